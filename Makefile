@@ -1,0 +1,35 @@
+# One-command set-up: a .venv in the repo root, torch's CPU wheel first, then qa.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test bench browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/qa index
+	$(VENV)/bin/qa ask "How big is the EU loan?"
+
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+test: setup browser
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m bench.squad --txtai
+
+clean:
+	rm -rf $(VENV) index/CURRENT index/v-* index/.tmp-* index/.build.lock

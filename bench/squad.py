@@ -1,0 +1,170 @@
+"""Retrieval and answer benchmark on a SQuAD 2.0 slice.
+
+    python -m bench.squad --data ../shared/bench/squad-dev-subset.json [--txtai]
+
+Each paragraph becomes one source file in a temporary seeds folder; the index
+is built through the public API; every question is searched and answered.
+Prints paragraph R@1/R@5/R@20, sentence hit@1, answered/abstained shares,
+build time and warm answer() latency; with --txtai (needs `pip install -e .[bench]`)
+the same run measures txtai's hybrid index on the same files and model.
+
+Data: SQuAD 2.0 dev (CC BY-SA 4.0), Rajpurkar et al. 2016 and 2018.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa import Retriever, build_index
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench" / "squad-dev-subset.json"
+RECALL_AT = (1, 5, 20)
+
+
+@dataclass
+class Question:
+    text: str
+    doc_id: str
+    answers: list[str]
+
+
+def write_seeds(data_path: Path, seeds: Path) -> list[Question]:
+    """One file per paragraph; the questions with the id of their paragraph's file."""
+    questions = []
+    for article in json.loads(data_path.read_text())["data"]:
+        for number, paragraph in enumerate(article["paragraphs"]):
+            doc_id = f"{article['title']}-{number:03d}.txt"
+            (seeds / doc_id).write_text(paragraph["context"], encoding="utf-8")
+            for qa in paragraph["qas"]:
+                answers = [a["text"] for a in qa["answers"]]
+                questions.append(Question(qa["question"], doc_id, answers))
+    return questions
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def unique_docs(doc_ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(doc_ids))
+
+
+def recall(rankings: list[list[str]], questions: list[Question]) -> dict[int, float]:
+    return {k: sum(q.doc_id in ranked[:k] for ranked, q in zip(rankings, questions)) / len(questions)
+            for k in RECALL_AT}
+
+
+def run_qa(seeds: Path, index_dir: Path, questions: list[Question]) -> dict:
+    """Build our index and measure retrieval, answers and latency."""
+    stats = build_index(seeds, index_dir, progress=False)
+    retriever = Retriever.open(index_dir)
+    answerable = [q for q in questions if q.answers]
+    impossible = [q for q in questions if not q.answers]
+    rankings = [unique_docs([p.doc_id for p in retriever.search(q.text, k=60)]) for q in answerable]
+
+    hits = answered = spans = 0
+    for q in answerable:
+        answer = retriever.answer(q.text)
+        if not answer.found:
+            continue
+        answered += 1
+        text = retriever.document(answer.doc_id).text
+        sentence = text[answer.sentence_start:answer.sentence_end]
+        if answer.doc_id == q.doc_id and any(gold in sentence for gold in q.answers):
+            hits += 1
+            spans += any(gold in answer.text or answer.text in gold for gold in q.answers)
+    abstained = sum(not retriever.answer(q.text).found for q in impossible)
+
+    latencies = []
+    for q in questions:
+        started = time.perf_counter()
+        retriever.answer(q.text)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return {
+        "recall": recall(rankings, answerable),
+        "sentence_hit": hits / len(answerable),
+        "span_hit": spans / len(answerable),
+        "answered": answered / len(answerable),
+        "abstained": abstained / max(1, len(impossible)),
+        "build_s": stats.seconds,
+        "chunks": stats.chunks,
+        "chunks_per_s": stats.chunks / stats.seconds,
+        "p50": statistics.median(latencies),
+        "p99": percentile(latencies, 0.99),
+    }
+
+
+def run_txtai(seeds: Path, questions: list[Question]) -> dict:
+    """txtai 9 with hybrid=True (FAISS + BM25) over the same files and model."""
+    from txtai import Embeddings
+
+    from qa.embedding import model_path
+
+    files = sorted(seeds.iterdir())
+    started = time.perf_counter()
+    embeddings = Embeddings(path=model_path(), hybrid=True, backend="faiss", content=False)
+    embeddings.index((f.name, f.read_text(encoding="utf-8"), None) for f in files)
+    build_s = time.perf_counter() - started
+    answerable = [q for q in questions if q.answers]
+    rankings, latencies = [], []
+    for q in answerable:
+        started = time.perf_counter()
+        results = embeddings.search(q.text, 20)
+        latencies.append((time.perf_counter() - started) * 1000)
+        rankings.append([doc_id for doc_id, _ in results])
+    return {"recall": recall(rankings, answerable), "build_s": build_s,
+            "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99)}
+
+
+def print_table(ours: dict, txtai: dict | None) -> None:
+    rows = [(f"paragraph R@{k}", ours["recall"][k], txtai and txtai["recall"][k], "{:.3f}")
+            for k in RECALL_AT]
+    rows += [
+        ("sentence hit@1", ours["sentence_hit"], None, "{:.3f}"),
+        ("span hits a gold answer", ours["span_hit"], None, "{:.3f}"),
+        ("answerable questions answered", ours["answered"], None, "{:.3f}"),
+        ("no-answer questions abstained", ours["abstained"], None, "{:.3f}"),
+        ("build time (s)", ours["build_s"], txtai and txtai["build_s"], "{:.1f}"),
+        ("chunks per second (build)", ours["chunks_per_s"], None, "{:.0f}"),
+        ("p50 latency (ms)", ours["p50"], txtai and txtai["p50"], "{:.1f}"),
+        ("p99 latency (ms)", ours["p99"], txtai and txtai["p99"], "{:.1f}"),
+    ]
+    header = "| metric | qa answer() |" + (" txtai hybrid search() | qa / txtai |" if txtai else "")
+    print(header)
+    print("|---|---|" + ("---|---|" if txtai else ""))
+    for name, mine, theirs, fmt in rows:
+        line = f"| {name} | {fmt.format(mine)} |"
+        if txtai:
+            if theirs is None:
+                line += " - | - |"
+            else:
+                line += f" {fmt.format(theirs)} | {mine / theirs:.2f} |" if theirs else " 0 | - |"
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="SQuAD 2.0 JSON file")
+    parser.add_argument("--txtai", action="store_true", help="also measure txtai hybrid (bench extra)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        seeds, index_dir = Path(work, "seeds"), Path(work, "index")
+        seeds.mkdir()
+        questions = write_seeds(args.data, seeds)
+        answerable = sum(bool(q.answers) for q in questions)
+        print(f"{len(list(seeds.iterdir()))} paragraphs, {len(questions)} questions "
+              f"({answerable} answerable, {len(questions) - answerable} with no answer)")
+        ours = run_qa(seeds, index_dir, questions)
+        theirs = run_txtai(seeds, questions) if args.txtai else None
+    print_table(ours, theirs)
+
+
+if __name__ == "__main__":
+    main()

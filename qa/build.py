@@ -1,0 +1,241 @@
+"""Build: seeds folder -> a new index version, reusing what has not changed.
+
+Only new and changed documents are cleaned, chunked and embedded; unchanged
+ones keep their stored chunks and vectors; deleted ones drop out. A change of
+model, chunking, cleaning or index format rebuilds everything.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from qa import chunking, embedding, index, sources
+
+log = logging.getLogger(__name__)
+LOCK_FILE = ".build.lock"
+
+
+@dataclass
+class BuildStats:
+    """What one build did: counts, timings and the version it left live."""
+
+    documents: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+    full_rebuild: str = ""          # why everything was rebuilt, if it was
+    embedded_texts: int = 0
+    embed_seconds: float = 0.0
+    seconds: float = 0.0
+    version: str = ""
+
+    def summary(self) -> str:
+        """One line such as '3 added, 1 changed, 2 removed, 40 unchanged; 0.8 s'."""
+        line = (f"{self.added} added, {self.changed} changed, {self.removed} removed, "
+                f"{self.unchanged} unchanged; {self.seconds:.1f} s")
+        if self.skipped:
+            line += f"; {len(self.skipped)} skipped"
+        if self.full_rebuild:
+            line = f"full rebuild ({self.full_rebuild}): " + line
+        return line
+
+
+def index_settings() -> dict:
+    """Everything that, when it changes, makes stored chunks or vectors unusable."""
+    return {
+        "format_version": index.FORMAT_VERSION,
+        "model": embedding.MODEL_NAME,
+        "dimension": embedding.DIMENSION,
+        "chunking": chunking.SETTINGS,
+        "bm25": index.BM25_PARAMETERS,
+        "cleaning_version": sources.CLEANING_VERSION,
+    }
+
+
+class BuildLocked(Exception):
+    """Another build holds the index's lock."""
+
+
+@contextmanager
+def build_lock(index_dir: Path, wait: bool = True):
+    """Hold `index_dir/.build.lock` (with our pid in it) for one build.
+
+    The lock is an flock, so a builder that dies releases it with its process:
+    a stale lock file from a dead process is simply taken over.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK_FILE, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            if not wait:
+                raise BuildLocked(f"another build (pid {holder}) is running on {index_dir}/")
+            log.warning("waiting for the build by pid %s on %s/ to finish", holder, index_dir)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.truncate(0)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@dataclass
+class StoredDocument:
+    """A document of the previous version with its rows, ready to be reused."""
+
+    document: sources.Document
+    chunks: np.ndarray
+    sentences: np.ndarray
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+
+
+def previous_documents(index_dir: Path, settings: dict) -> tuple[dict[str, StoredDocument], str]:
+    """The reusable documents of the live version by id, and why there are none if so."""
+    try:
+        data = index.load_index(index_dir, expected={})
+    except index.IndexUnavailable as error:
+        return {}, "no usable index" if "no index" in str(error) else "previous index unreadable"
+    for key, value in settings.items():
+        if data.manifest.get(key) != value:
+            return {}, f"{key.replace('_', ' ')} changed"
+    stored = {}
+    for number, document in enumerate(data.documents):
+        chunk_rows = data.chunks[:, 0] == number
+        sentence_rows = data.sentences[:, 0] == number
+        stored[document.id] = StoredDocument(
+            document, data.chunks[chunk_rows, 1:], data.sentences[sentence_rows, 1:],
+            data.chunk_vectors[chunk_rows], data.sentence_vectors[sentence_rows])
+    return stored, ""
+
+
+def chunk_new(document: sources.Document) -> tuple[StoredDocument, list[str]]:
+    """Chunk one new or changed document; its vectors are filled in later."""
+    chunks, sentences = chunking.chunk_document(document)
+    chunk_rows = np.array([(c.start, c.end) for c in chunks], dtype=np.int64).reshape(-1, 2)
+    sentence_rows = np.array([(s.start, s.end, int(s.heading)) for s in sentences],
+                             dtype=np.int64).reshape(-1, 3)
+    empty = np.zeros((0, embedding.DIMENSION), dtype=np.float32)
+    texts = [c.text for c in chunks] + [s.text for s in sentences]
+    return StoredDocument(document, chunk_rows, sentence_rows, empty, empty), texts
+
+
+def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index",
+                progress: bool = True, wait: bool = True) -> BuildStats:
+    """Build or update the index of `seeds_dir` in `index_dir`; returns what it did.
+
+    Raises `FileNotFoundError` when the seeds folder is missing and
+    `BuildLocked` when `wait` is false and another build is running.
+    """
+    started = time.perf_counter()
+    seeds_dir, index_dir = Path(seeds_dir), Path(index_dir)
+    paths = sources.source_files(seeds_dir)
+    settings = index_settings()
+    stats = BuildStats()
+    with build_lock(index_dir, wait):
+        previous, stats.full_rebuild = previous_documents(index_dir, settings)
+        current: dict[str, StoredDocument] = {}
+        to_embed: list[tuple[StoredDocument, list[str]]] = []
+        for path in paths:
+            doc_id = sources.document_id(path, seeds_dir)
+            old = previous.get(doc_id)
+            try:
+                data = sources.read_bytes(path)
+                if old and old.document.sha256 == sources.sha256_of(data):
+                    current[doc_id] = old
+                    stats.unchanged += 1
+                    continue
+                new = chunk_new(sources.parse_document(data, doc_id, str(path)))
+            except sources.SourceError as error:
+                kept = " (its previous version stays indexed)" if old else ""
+                log.warning("skipped %s%s", error, kept)
+                stats.skipped.append(f"{error}{kept}")
+                if old:
+                    current[doc_id] = old
+                continue
+            current[doc_id] = new[0]
+            to_embed.append(new)
+            if old:
+                stats.changed += 1
+            else:
+                stats.added += 1
+        stats.removed = len(set(previous) - set(current))
+        if not to_embed and not stats.removed and previous and len(current) == len(previous):
+            stats.version = index.read_manifest(index_dir)["version"]
+        else:
+            embed_new(to_embed, stats, progress)
+            stats.version = write(index_dir, settings, current, stats)
+            index.remove_old_versions(index_dir)
+    ordered = current.values()
+    stats.documents = len(current)
+    stats.chunks = sum(len(d.chunks) for d in ordered)
+    stats.sentences = sum(len(d.sentences) for d in ordered)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def embed_new(to_embed: list[tuple[StoredDocument, list[str]]], stats: BuildStats,
+              progress: bool) -> None:
+    """Embed the chunks and sentences of every new or changed document in one batch run."""
+    texts = [text for _, doc_texts in to_embed for text in doc_texts]
+    started = time.perf_counter()
+    vectors = embedding.embed(texts, progress=progress and len(texts) >= embedding.PROGRESS_MIN_TEXTS)
+    stats.embed_seconds = time.perf_counter() - started
+    stats.embedded_texts = len(texts)
+    offset = 0
+    for stored, _ in to_embed:
+        n_chunks, n_sentences = len(stored.chunks), len(stored.sentences)
+        stored.chunk_vectors = vectors[offset:offset + n_chunks]
+        stored.sentence_vectors = vectors[offset + n_chunks:offset + n_chunks + n_sentences]
+        offset += n_chunks + n_sentences
+
+
+def write(index_dir: Path, settings: dict, current: dict[str, StoredDocument],
+          stats: BuildStats) -> str:
+    """Write the documents of `current` as a new live version; returns its name."""
+    ordered = [current[doc_id] for doc_id in sorted(current)]
+
+    def rows(part: str) -> np.ndarray:
+        arrays = [np.column_stack([np.full(len(getattr(d, part)), n, dtype=np.int64),
+                                   getattr(d, part)]) for n, d in enumerate(ordered)]
+        width = 3 if part == "chunks" else 4
+        return np.concatenate(arrays) if arrays else np.zeros((0, width), dtype=np.int64)
+
+    def vectors(part: str) -> np.ndarray:
+        arrays = [getattr(d, part) for d in ordered]
+        return (np.concatenate(arrays) if arrays
+                else np.zeros((0, embedding.DIMENSION), dtype=np.float32))
+
+    manifest = {
+        **settings,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "documents": {d.document.id: {"sha256": d.document.sha256, "title": d.document.title}
+                      for d in ordered},
+        "counts": {"documents": len(ordered), "chunks": int(sum(len(d.chunks) for d in ordered)),
+                   "sentences": int(sum(len(d.sentences) for d in ordered))},
+        "faiss": "HNSW" if sum(len(d.chunks) for d in ordered) >= index.HNSW_MIN_CHUNKS else "flat",
+        "last_build": {k: getattr(stats, k) for k in ("added", "changed", "removed", "unchanged")},
+    }
+    folder = index.write_version(
+        index_dir, manifest, [d.document for d in ordered], rows("chunks"), rows("sentences"),
+        vectors("chunk_vectors"), vectors("sentence_vectors"))
+    return folder.name

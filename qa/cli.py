@@ -1,0 +1,127 @@
+"""The `qa` command: index, search, ask, serve."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+
+from qa.answering import Answer
+from qa.build import BuildLocked, build_index
+from qa.index import IndexUnavailable
+from qa.retrieval import Passage
+
+HIGHLIGHT = "\033[1;30;43m"
+DIM = "\033[2m"
+RESET = "\033[0m"
+
+
+def use_colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def highlighted(text: str, start: int, end: int, colour: bool) -> str:
+    """`text` with [start, end) marked: reverse colours on a terminal, [[...]] otherwise."""
+    before, span, after = text[:start], text[start:end], text[end:]
+    return f"{before}{HIGHLIGHT}{span}{RESET}{after}" if colour else f"{before}[[{span}]]{after}"
+
+
+def print_answer(answer: Answer) -> None:
+    colour = use_colour()
+    if not answer.found:
+        print("The sources don't say.")
+        if answer.passages:
+            print("\nClosest passages:")
+            print_passages(answer.passages, colour)
+        return
+    span_start = answer.start - answer.sentence_start
+    print(highlighted(answer.sentence, span_start, span_start + len(answer.text), colour))
+    source = f"— {answer.title} ({answer.doc_id}, characters {answer.start}-{answer.end})"
+    print(f"{DIM}{source}{RESET}" if colour else source)
+
+
+def print_passages(passages: list[Passage], colour: bool) -> None:
+    for number, passage in enumerate(passages, 1):
+        heading = f"{number}. {passage.title} ({passage.doc_id}) score {passage.score:.3f}"
+        print(f"{DIM}{heading}{RESET}" if colour else heading)
+        print("   " + " ".join(passage.text.split()))
+
+
+def command_index(args) -> int:
+    try:
+        stats = build_index(args.seeds, args.index, progress=True, wait=not args.no_wait)
+    except (FileNotFoundError, BuildLocked) as error:
+        print(f"qa index: {error}", file=sys.stderr)
+        return 1
+    print(f"{stats.summary()}: {stats.documents} documents, {stats.chunks} chunks, "
+          f"{stats.sentences} sentences in {args.index}/ ({stats.version})")
+    return 0
+
+
+def open_retriever(index_dir: str):
+    from qa.retriever import Retriever
+
+    return Retriever.open(index_dir)
+
+
+def command_search(args) -> int:
+    passages = open_retriever(args.index).search(args.question, k=args.k)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(p) for p in passages], ensure_ascii=False, indent=2))
+    else:
+        print_passages(passages, use_colour())
+    return 0
+
+
+def command_ask(args) -> int:
+    answer = open_retriever(args.index).answer(args.question)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="qa", description="Extractive question answering over a folder of sources.")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="build or update the index of the seeds folder")
+    index.add_argument("--seeds", default="seeds", help="folder of .txt/.md/.html sources (default: seeds)")
+    index.add_argument("--index", default="index", help="index folder (default: index)")
+    index.add_argument("--no-wait", action="store_true", help="exit at once if another build is running")
+    index.set_defaults(run=command_index)
+
+    for name, run, help_text in (("search", command_search, "show the best passages for a question"),
+                                 ("ask", command_ask, "answer a question from the sources")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("question")
+        sub.add_argument("--index", default="index", help="index folder (default: index)")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        if name == "search":
+            sub.add_argument("-k", type=int, default=5, help="how many passages (default: 5)")
+        sub.set_defaults(run=run)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="qa: %(message)s")
+    if getattr(args, "question", None) is not None and not args.question.strip():
+        print(f"qa {args.command}: the question is empty", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except IndexUnavailable as error:
+        print(f"qa {args.command}: {error}", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"qa {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

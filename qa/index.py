@@ -1,0 +1,253 @@
+"""The index on disk: FAISS + BM25 + metadata + manifest, one folder per version.
+
+    index/
+      CURRENT                 name of the live version (swapped atomically)
+      v-<time>-<id>/          one complete version
+        manifest.json         format, model, dimension, settings, documents' sha256, built_at
+        documents.json        id, title, path, sha256 and clean text of each document
+        chunks.npy            (doc_index, start, end) per chunk
+        sentences.npy         (doc_index, start, end, heading) per sentence
+        chunk_vectors.npy     float32, L2-normalised
+        sentence_vectors.npy  float32, L2-normalised
+        chunks.faiss          FAISS index over the chunk vectors
+        bm25_chunks/          bm25s index over the chunk texts
+        bm25_sentences/       bm25s index over the sentence texts
+
+A version is written under a temporary name, renamed into place when
+complete, and only then named in CURRENT, so a reader never sees half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+import Stemmer
+
+from qa.sources import Document
+
+logging.getLogger("bm25s").setLevel(logging.ERROR)
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+VERSION_PREFIX = "v-"
+HNSW_MIN_CHUNKS = 50_000  # below this an exact flat index is fast enough
+HNSW_NEIGHBOURS = 32
+HNSW_EF_SEARCH = 128
+BM25_PARAMETERS = {"k1": 1.2, "b": 0.75}  # Lucene's defaults
+
+
+class IndexUnavailable(Exception):
+    """The index is missing, corrupt or was built by an incompatible version."""
+
+
+@lru_cache(maxsize=1)
+def stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stop-worded, stemmed tokens of each text (the BM25 vocabulary)."""
+    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(),
+                          return_ids=False, show_progress=False)
+
+
+def build_bm25(texts: list[str]) -> bm25s.BM25:
+    """A bm25s index over `texts`."""
+    bm25 = bm25s.BM25(**BM25_PARAMETERS)
+    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False)
+    bm25.index(tokens, show_progress=False)
+    return bm25
+
+
+def build_faiss(vectors: np.ndarray) -> faiss.Index:
+    """Exact inner product for small corpora, HNSW once there are HNSW_MIN_CHUNKS chunks."""
+    dimension = vectors.shape[1]
+    if len(vectors) >= HNSW_MIN_CHUNKS:
+        index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    index.add(vectors)
+    return index
+
+
+@dataclass
+class IndexData:
+    """Everything one index version holds, in memory."""
+
+    manifest: dict
+    documents: list[Document]
+    chunks: np.ndarray            # int64 (n, 3): doc_index, start, end
+    sentences: np.ndarray         # int64 (n, 4): doc_index, start, end, heading
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    faiss_index: faiss.Index
+    bm25_chunks: bm25s.BM25
+    bm25_sentences: bm25s.BM25
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+
+def current_version(index_dir: Path) -> Path | None:
+    """The folder of the live version, or None when there is none."""
+    try:
+        name = (index_dir / CURRENT_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return index_dir / name if name else None
+
+
+def new_version_name() -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{VERSION_PREFIX}{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def write_version(index_dir: Path, manifest: dict, documents: list[Document], chunks: np.ndarray,
+                  sentences: np.ndarray, chunk_vectors: np.ndarray,
+                  sentence_vectors: np.ndarray) -> Path:
+    """Write a complete version beside the current one and switch CURRENT to it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = new_version_name()
+    manifest = {**manifest, "version": name}
+    staging = index_dir / f".tmp-{name}"
+    staging.mkdir()
+    try:
+        texts = [doc.text for doc in documents]
+        chunk_texts = [texts[d][s:e] for d, s, e in chunks.tolist()]
+        sentence_texts = [texts[d][s:e] for d, s, e, _ in sentences.tolist()]
+        write_json(staging / "documents.json", [doc.__dict__ for doc in documents])
+        np.save(staging / "chunks.npy", chunks)
+        np.save(staging / "sentences.npy", sentences)
+        np.save(staging / "chunk_vectors.npy", chunk_vectors)
+        np.save(staging / "sentence_vectors.npy", sentence_vectors)
+        faiss.write_index(build_faiss(chunk_vectors), str(staging / "chunks.faiss"))
+        build_bm25(chunk_texts).save(staging / "bm25_chunks", show_progress=False)
+        build_bm25(sentence_texts).save(staging / "bm25_sentences", show_progress=False)
+        write_json(staging / "manifest.json", manifest)  # last: its presence marks a complete version
+        fsync_tree(staging)
+        staging.rename(index_dir / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    switch_current(index_dir, name)
+    return index_dir / name
+
+
+def write_json(path: Path, data) -> None:
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(data, file, ensure_ascii=False)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file of a freshly written version to disk before it goes live."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as file:
+                os.fsync(file.fileno())
+
+
+def switch_current(index_dir: Path, name: str) -> None:
+    """Point CURRENT at version `name` atomically (write a temp file, then rename)."""
+    pointer = index_dir / f".{CURRENT_FILE}.{uuid.uuid4().hex[:6]}"
+    with open(pointer, "w") as file:
+        file.write(name + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(pointer, index_dir / CURRENT_FILE)
+
+
+def remove_old_versions(index_dir: Path) -> list[str]:
+    """Delete every version and leftover staging folder except the live one."""
+    live = current_version(index_dir)
+    removed = []
+    for path in index_dir.iterdir():
+        stale_version = path.name.startswith(VERSION_PREFIX) and path != live
+        if path.is_dir() and (stale_version or path.name.startswith(".tmp-")):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
+def read_manifest(index_dir: str | Path) -> dict:
+    """The manifest of the live version; `IndexUnavailable` if there is none."""
+    folder = live_folder(Path(index_dir))
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise corrupt(Path(index_dir), f"manifest.json: {error}") from error
+
+
+def live_folder(index_dir: Path) -> Path:
+    folder = current_version(index_dir)
+    if folder is None or not folder.is_dir():
+        raise IndexUnavailable(f"no index found in {index_dir}/: run `qa index` to build it")
+    return folder
+
+
+def corrupt(index_dir: Path, reason: str) -> IndexUnavailable:
+    return IndexUnavailable(f"the index in {index_dir}/ is corrupt or incomplete ({reason}): "
+                            f"run `qa index` to rebuild it")
+
+
+def load_index(index_dir: str | Path, expected: dict) -> IndexData:
+    """Load the live version; `IndexUnavailable` when it is missing, corrupt or built
+    with other settings than `expected` (format_version, model, dimension)."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    for key, value in expected.items():
+        if manifest.get(key) != value:
+            raise IndexUnavailable(
+                f"the index in {index_dir}/ was built with {key}={manifest.get(key)!r}, this "
+                f"version of qa needs {value!r}: run `qa index` to rebuild it")
+    folder = index_dir / manifest["version"]
+    try:
+        documents = [Document(**fields) for fields in
+                     json.loads((folder / "documents.json").read_text(encoding="utf-8"))]
+        data = IndexData(
+            manifest=manifest,
+            documents=documents,
+            chunks=np.load(folder / "chunks.npy"),
+            sentences=np.load(folder / "sentences.npy"),
+            chunk_vectors=np.load(folder / "chunk_vectors.npy"),
+            sentence_vectors=np.load(folder / "sentence_vectors.npy"),
+            faiss_index=faiss.read_index(str(folder / "chunks.faiss")),
+            bm25_chunks=bm25s.BM25.load(folder / "bm25_chunks", show_progress=False),
+            bm25_sentences=bm25s.BM25.load(folder / "bm25_sentences", show_progress=False),
+        )
+    except Exception as error:  # any unreadable part means the version is unusable
+        raise corrupt(index_dir, f"{type(error).__name__}: {error}") from error
+    check_consistent(index_dir, data)
+    return data
+
+
+def check_consistent(index_dir: Path, data: IndexData) -> None:
+    """Raise `IndexUnavailable` unless the parts of a version agree with each other."""
+    n_chunks, n_sentences = len(data.chunks), len(data.sentences)
+    problems = []
+    if data.chunk_vectors.shape != (n_chunks, data.manifest["dimension"]):
+        problems.append("chunk vectors do not match the chunks")
+    if data.sentence_vectors.shape != (n_sentences, data.manifest["dimension"]):
+        problems.append("sentence vectors do not match the sentences")
+    if data.faiss_index.ntotal != n_chunks:
+        problems.append("FAISS index does not match the chunks")
+    if data.bm25_chunks.scores["num_docs"] != n_chunks:
+        problems.append("BM25 chunk index does not match the chunks")
+    if data.bm25_sentences.scores["num_docs"] != n_sentences:
+        problems.append("BM25 sentence index does not match the sentences")
+    if n_chunks and not (0 <= data.chunks[:, 0].min() and data.chunks[:, 0].max() < len(data.documents)):
+        problems.append("chunks point at missing documents")
+    if problems:
+        raise corrupt(index_dir, "; ".join(problems))
