@@ -105,7 +105,7 @@ def candidate_spans(kind: str, sentence: str, question: str) -> list[tuple[int, 
         return [m.span() for m in COUNT.finditer(sentence)
                 if not any(a <= m.start() < b for a, b in dates)]
     if kind in ("person", "place"):
-        asked = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+        asked = {possessive_stripped(w.lower()) for w in re.findall(r"[\w’'-]+", question)}
         spans = []
         for match in CAPITALISED.finditer(sentence):
             start, end = trim_name(sentence, *match.span(), asked, kind)
@@ -150,7 +150,8 @@ def ranked_spans(kind: str, sentence: str, question: str) -> list[tuple[int, int
     if not spans:
         return []
     asked = set(tokenize([question])[0])
-    words = [(m.start(), m.end(), m.group(0).lower()) for m in re.finditer(r"\w+", sentence)]
+    words = [(m.start(), m.end(), possessive_stripped(m.group(0).lower()))
+             for m in re.finditer(r"\w+(?:[’']\w+)*", sentence)]
     stems = stemmer().stemWords([w for _, _, w in words])
     anchors = [i for i, stem in enumerate(stems) if stem in asked]
 

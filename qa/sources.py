@@ -34,6 +34,9 @@ MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 MARKDOWN_EMPHASIS = re.compile(r"(\*\*|__|`)")
 HTML_HIDDEN = ("script", "style", "noscript", "template", "head", "svg")
+HTML_BLOCKS = ("p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
+               "section", "article", "header", "footer", "aside", "blockquote", "pre", "ul", "ol",
+               "dl", "dt", "dd", "table", "figure", "figcaption", "hr", "main", "nav")
 
 
 @dataclass(frozen=True)
@@ -125,13 +128,16 @@ def load_documents(seeds_dir: str | Path) -> tuple[list[Document], list[str]]:
 
 
 def html_to_text(html: str) -> tuple[str, str]:
-    """The title and visible text of an HTML page, one block per line."""
+    """The title and visible text of an HTML page, one block element per line."""
     soup = BeautifulSoup(html, "html.parser")
     title_tag = soup.find("title") or soup.find("h1")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
     for tag in soup.find_all(HTML_HIDDEN):
         tag.decompose()
-    lines = (" ".join(line.split()) for line in soup.get_text("\n").splitlines())
+    for tag in soup.find_all(HTML_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
     return title, "\n".join(line for line in lines if line)
 
 

@@ -1,0 +1,163 @@
+"""The engine through its Python API: real model, real FAISS, real BM25, the real seeds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from qa import Answer, IndexUnavailable, Passage, Retriever
+from qa.index import current_version
+
+ARENA = "diplomatic-arena.txt"
+STALL = "us-russia-talks-stall.txt"
+
+SEED_QUESTIONS = [  # question, document, words the answer span must hold
+    ("Where did the US and Russian envoys meet?", ARENA, "Miami"),
+    ("How many civilians were taken from the village?", ARENA, "50"),
+    ("Who is the Kremlin spokesman?", ARENA, "Dmitry Peskov"),
+    ("How big is the interest-free loan?", ARENA, "€90 billion"),
+    ("When did EU leaders agree on the loan?", ARENA, "December 19, 2025"),
+    ("How many points was the peace plan initially?", STALL, "28"),
+    ("Who was Russia's envoy in Miami?", ARENA, "Kirill Dmitriev"),
+    ("How much is in frozen Russian assets?", STALL, "$300 billion"),
+]
+OUT_OF_CORPUS = ["What is the capital of Australia?", "How tall is Mount Everest?",
+                 "Who wrote Hamlet?", "How do I bake sourdough bread?"]
+
+
+def test_the_manifest_records_model_dimension_and_each_documents_hash(index_dir):
+    manifest = json.loads((current_version(index_dir) / "manifest.json").read_text())
+    assert manifest["counts"]["documents"] == 2
+    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert manifest["dimension"] == 384
+    assert set(manifest["documents"]) == {ARENA, STALL}
+    assert all(len(d["sha256"]) == 64 for d in manifest["documents"].values())
+    assert manifest["built_at"] and manifest["format_version"] == 1
+
+
+@pytest.mark.parametrize("question, doc_id, expected", SEED_QUESTIONS)
+def test_seed_questions_are_answered_from_the_right_document(retriever, question, doc_id, expected):
+    answer = retriever.answer(question)
+    assert answer.found, f"abstained on {question!r}"
+    assert answer.doc_id == doc_id
+    assert expected in answer.text
+    document = retriever.document(answer.doc_id)
+    assert document.text[answer.start:answer.end] == answer.text
+    assert answer.sentence_start <= answer.start < answer.end <= answer.sentence_end
+    assert document.text[answer.sentence_start:answer.sentence_end] == answer.sentence
+    assert answer.title == document.title
+
+
+def test_the_api_example_from_the_readme(retriever):
+    answer = retriever.answer("How big is the EU loan?")
+    document = retriever.document(answer.doc_id)
+    assert document.text[answer.start:answer.end] == answer.text
+    assert answer.found and answer.doc_id == ARENA and answer.question_type == "money"
+    assert any("€90 billion" in p.text for p in answer.passages)  # the loan's own sentence is a click away
+
+
+def test_a_question_without_a_typed_cue_is_answered_with_its_sentence(retriever):
+    answer = retriever.answer("What does Kyiv insist on?")
+    assert answer.found and answer.doc_id == STALL
+    assert answer.text == answer.sentence
+    assert "1991 borders" in answer.text
+
+
+@pytest.mark.parametrize("question", OUT_OF_CORPUS)
+def test_out_of_corpus_questions_abstain_but_keep_the_closest_passages(retriever, question):
+    answer = retriever.answer(question)
+    assert not answer.found
+    assert answer.text == "" and answer.doc_id is None
+    assert answer.passages and all(isinstance(p, Passage) for p in answer.passages)
+
+
+def test_search_returns_passages_that_slice_their_documents(retriever):
+    passages = retriever.search("Who met in Miami?", k=3)
+    assert len(passages) == 3
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    assert any("Miami" in p.text for p in passages)
+    for passage in passages:
+        assert retriever.document(passage.doc_id).text[passage.start:passage.end] == passage.text
+        assert passage.title == retriever.document(passage.doc_id).title
+
+
+def test_search_k_larger_than_the_index_returns_everything_once(retriever):
+    passages = retriever.search("talks", k=1000)
+    assert len(passages) == retriever.manifest["counts"]["chunks"]
+    assert len({(p.doc_id, p.start) for p in passages}) == len(passages)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_an_empty_question_is_a_value_error(retriever, question):
+    with pytest.raises(ValueError, match="empty"):
+        retriever.answer(question)
+    with pytest.raises(ValueError, match="empty"):
+        retriever.search(question)
+
+
+def test_a_huge_question_is_a_value_error_that_gives_the_limit(retriever):
+    with pytest.raises(ValueError, match="2000"):
+        retriever.answer("why " * 1000)
+
+
+def test_hostile_or_odd_questions_still_get_an_answer_object(retriever):
+    for question in ["<script>alert(1)</script>", "?!", "the the the", "€$%", "Miami " * 300]:
+        answer = retriever.answer(question)
+        assert isinstance(answer, Answer)
+
+
+def test_unknown_document_is_a_key_error(retriever):
+    with pytest.raises(KeyError):
+        retriever.document("../etc/passwd")
+
+
+def test_answers_from_many_threads_match_the_single_threaded_ones(retriever):
+    questions = [q for q, _, _ in SEED_QUESTIONS] * 4
+    expected = {q: retriever.answer(q).text for q, _, _ in SEED_QUESTIONS}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda q: (q, retriever.answer(q).text), questions))
+    assert all(text == expected[q] for q, text in results)
+
+
+def test_missing_index_says_to_run_qa_index(tmp_path):
+    with pytest.raises(IndexUnavailable, match="run `qa index`"):
+        Retriever.open(tmp_path / "nowhere")
+
+
+@pytest.fixture
+def index_copy(index_dir, tmp_path):
+    copy = tmp_path / "index"
+    shutil.copytree(index_dir, copy)
+    return copy
+
+
+@pytest.mark.parametrize("damaged, damage", [
+    ("chunks.faiss", b"not a faiss index"),
+    ("manifest.json", b"{ truncated"),
+    ("chunk_vectors.npy", b"\x93NUMPY garbage"),
+    ("documents.json", b"[]"),
+])
+def test_a_corrupt_index_file_says_to_rebuild(index_copy, damaged, damage):
+    (current_version(index_copy) / damaged).write_bytes(damage)
+    with pytest.raises(IndexUnavailable, match="corrupt.*run `qa index`"):
+        Retriever.open(index_copy)
+
+
+def test_vectors_that_do_not_match_the_chunks_are_caught(index_copy):
+    folder = current_version(index_copy)
+    np.save(folder / "sentence_vectors.npy", np.zeros((3, 384), dtype=np.float32))
+    with pytest.raises(IndexUnavailable, match="sentence vectors"):
+        Retriever.open(index_copy)
+
+
+def test_an_index_from_another_model_is_refused(index_copy):
+    manifest_path = current_version(index_copy) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["model"] = "some/other-model"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexUnavailable, match="other-model.*run `qa index`"):
+        Retriever.open(index_copy)

@@ -1,0 +1,95 @@
+"""Sources and chunking: what text the reader sees and the model embeds, with offsets that hold."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from qa.chunking import chunk_document
+from qa.sources import SourceError, clean_text, load_documents, parse_document
+
+
+def test_citation_markers_latex_money_and_furniture_are_cleaned(seeds_dir):
+    documents, skipped = load_documents(seeds_dir)
+    assert skipped == []
+    texts = {d.id: d.text for d in documents}
+    arena = texts["diplomatic-arena.txt"]
+    assert "[cite" not in arena and "\\" not in arena and "$\\text" not in arena
+    assert "€90 billion ($106 billion) interest-free loan" in arena
+    assert "$161 billion in 2026" in arena
+    assert "approximately €210 billion" in arena
+    stall = texts["us-russia-talks-stall.txt"]
+    assert "Advertisement banner" not in stall and "Cover Image" not in stall
+    assert stall.count("U.S.–Russia Talks on Ukraine Stall") == 1  # the repeated title is dropped
+
+
+def test_title_is_the_first_heading_or_line(seeds_dir):
+    titles = {d.id: d.title for d in load_documents(seeds_dir)[0]}
+    assert titles["us-russia-talks-stall.txt"] == "U.S.–Russia Talks on Ukraine Stall"
+    assert titles["diplomatic-arena.txt"].startswith("The Diplomatic Arena: High-Stakes Negotiations")
+
+
+def test_html_becomes_its_visible_text():
+    page = b"""<html><head><title>Budget news</title><style>p{color:red}</style></head>
+    <body><h1>Budget news</h1><script>alert('x')</script><p>The budget is <b>$5 million</b>.</p></body></html>"""
+    document = parse_document(page, "news.html", "seeds/news.html")
+    assert document.title == "Budget news"
+    assert "The budget is $5 million." in document.text
+    assert "alert" not in document.text and "color:red" not in document.text
+
+
+def test_markdown_heading_gives_the_title_and_loses_its_marker():
+    document = parse_document(b"# Harbour report\n\nShips arrived on **Monday**.\n", "a.md", "a.md")
+    assert document.title == "Harbour report"
+    assert document.text == "Harbour report\n\nShips arrived on Monday."
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"caf\xe9 au lait \xff\xfe", "not UTF-8"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    (b"  \n\n ", "no text"),
+])
+def test_unusable_bytes_raise_a_source_error_that_says_why(data, reason):
+    with pytest.raises(SourceError, match=reason):
+        parse_document(data, "bad.txt", "seeds/bad.txt")
+
+
+def test_unreadable_files_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
+    (tmp_path / "good.txt").write_text("Good news\n\nThe harbour reopened in May.")
+    (tmp_path / "latin1.txt").write_bytes(b"Caf\xe9 prices rose.")
+    (tmp_path / "empty.md").write_bytes(b"")
+    (tmp_path / "ignored.pdf").write_bytes(b"%PDF-1.4")
+    with caplog.at_level(logging.WARNING):
+        documents, skipped = load_documents(tmp_path)
+    assert [d.id for d in documents] == ["good.txt"]
+    assert len(skipped) == 2
+    assert "latin1.txt" in caplog.text and "empty.md" in caplog.text
+
+
+def test_clean_text_keeps_one_blank_line_between_paragraphs():
+    title, text = clean_text("Title\n\n\n\nFirst [cite: 1].\n\n\nSecond \\$3.\nTitle\n")
+    assert title == "Title"
+    assert text == "Title\n\nFirst.\n\nSecond $3."
+
+
+def test_every_sentence_and_chunk_slices_to_its_own_text(seeds_dir):
+    for document in load_documents(seeds_dir)[0]:
+        chunks, sentences = chunk_document(document)
+        assert sentences and chunks
+        for piece in [*chunks, *sentences]:
+            assert document.text[piece.start:piece.end] == piece.text
+            assert piece.text == piece.text.strip()
+        starts = [s.start for s in sentences]
+        assert starts == sorted(starts)
+        # consecutive chunks overlap by a sentence, and together they cover every sentence
+        for before, after in zip(chunks, chunks[1:]):
+            assert after.start < before.end
+        assert all(any(c.start <= s.start and s.end <= c.end for c in chunks) for s in sentences)
+
+
+def test_headings_are_marked_so_they_are_never_picked_as_answers(seeds_dir):
+    arena = next(d for d in load_documents(seeds_dir)[0] if d.id == "diplomatic-arena.txt")
+    headings = [s.text for s in chunk_document(arena)[1] if s.heading]
+    assert "Miami Talks: The US-Russia Envoy Dialogue" in headings
+    assert not any(h.endswith(".") for h in headings)
