@@ -85,6 +85,17 @@ def command_ask(args) -> int:
     return 0
 
 
+def command_serve(args) -> int:
+    from web.app import serve
+
+    try:
+        serve(args.index, args.seeds, args.host, args.port)
+    except (FileNotFoundError, BuildLocked) as error:
+        print(f"qa serve: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="qa", description="Extractive question answering over a folder of sources.")
     commands = main.add_subparsers(dest="command", required=True)
@@ -104,6 +115,13 @@ def parser() -> argparse.ArgumentParser:
         if name == "search":
             sub.add_argument("-k", type=int, default=5, help="how many passages (default: 5)")
         sub.set_defaults(run=run)
+
+    serve = commands.add_parser("serve", help="serve the chat page and JSON API (indexes first)")
+    serve.add_argument("--index", default="index", help="index folder (default: index)")
+    serve.add_argument("--seeds", default="seeds", help="folder of sources (default: seeds)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.set_defaults(run=command_serve)
     return main
 
 
