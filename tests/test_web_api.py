@@ -1,0 +1,186 @@
+"""The web app over a real index of the seeds, through a real HTTP client (TestClient)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa import build_index
+from web import create_app
+
+MIAMI = "Where did the US and Russian envoys meet?"
+HOSTILE = """The <script>window.pwned = 1</script> Zorblax file "><img src=x onerror="window.pwned=1">
+
+The Zorblax report was written by Agent Quimby Smith, who signed it "><img src=x onerror="window.pwned=1"> in the margin.
+"""
+
+
+@pytest.fixture(scope="module")
+def client(index_dir, seeds_dir) -> TestClient:
+    return TestClient(create_app(index_dir, seeds_dir))
+
+
+@pytest.fixture(scope="module")
+def hostile_client(tmp_path_factory) -> TestClient:
+    seeds = tmp_path_factory.mktemp("hostile-seeds")
+    (seeds / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
+    index = tmp_path_factory.mktemp("hostile-index")
+    build_index(seeds, index, progress=False)
+    return TestClient(create_app(index, seeds))
+
+
+def seed_text(client: TestClient, doc_id: str) -> str:
+    return client.get(f"/api/documents/{doc_id}").json()["text"]
+
+
+def test_ask_returns_the_span_with_offsets_into_the_document(client):
+    answer = client.get("/api/ask", params={"q": MIAMI}).json()
+    assert answer["found"] and answer["text"] == "Miami"
+    assert seed_text(client, answer["doc_id"])[answer["start"]:answer["end"]] == "Miami"
+    assert answer["sentence"][answer["start"] - answer["sentence_start"]:][:5] == "Miami"
+    assert answer["link"] == f"/documents/{answer['doc_id']}?start={answer['start']}&end={answer['end']}#hl"
+    assert answer["passages"] and all(p["link"].startswith("/documents/") for p in answer["passages"])
+
+
+@pytest.mark.parametrize("question, span", [("Who is the Kremlin spokesman?", "Dmitry Peskov"),
+                                            ("How many civilians were taken from the village?",
+                                             "approximately 50")])
+def test_ask_answers_seed_questions(client, question, span):
+    assert client.get("/api/ask", params={"q": question}).json()["text"] == span
+
+
+def test_a_passage_holding_the_answer_marks_the_answer_span(client):
+    answer = client.get("/api/ask", params={"q": "Who is the Kremlin spokesman?"}).json()
+    marked = [p["text"][s:e] for p in answer["passages"] for s, e in p["marks"]]
+    assert "Dmitry Peskov" in marked
+
+
+def test_post_ask_resolves_a_follow_up_against_the_history(client):
+    answer = client.post("/api/ask", json={"question": "Who represented Russia there?",
+                                           "history": [MIAMI]}).json()
+    assert answer["question"] == "Who represented Russia there?"
+    assert answer["resolved"] == "Who represented Russia there? (US Russian)"
+    assert answer["found"] and answer["text"] == "Kirill Dmitriev"
+
+
+def test_out_of_corpus_question_is_not_answered_but_shows_related_passages(client):
+    answer = client.get("/api/ask", params={"q": "What is the capital of Australia?"}).json()
+    assert answer["found"] is False and answer["text"] == "" and answer["link"] is None
+    assert answer["passages"]
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 2001])
+def test_bad_questions_get_422_with_a_message(client, question):
+    for response in (client.get("/api/ask", params={"q": question}),
+                     client.post("/api/ask", json={"question": question}),
+                     client.get("/api/search", params={"q": question})):
+        assert response.status_code == 422
+        assert re.search(r"empty|limit is 2000", response.json()["detail"])
+
+
+def test_search_returns_k_passages_best_first(client):
+    passages = client.get("/api/search", params={"q": "Miami talks", "k": 3}).json()
+    assert len(passages) == 3
+    assert [p["score"] for p in passages] == sorted((p["score"] for p in passages), reverse=True)
+
+
+def test_documents_list_and_one_document(client, seeds_dir):
+    listed = client.get("/api/documents").json()
+    assert {d["id"] for d in listed} == {p.name for p in seeds_dir.iterdir()}
+    one = client.get(f"/api/documents/{listed[0]['id']}").json()
+    assert one["title"] == listed[0]["title"] and len(one["text"]) == listed[0]["chars"]
+    assert "path" not in one  # the server's file paths stay private
+
+
+def test_healthz_reports_the_loaded_index(client, index_dir):
+    health = client.get("/healthz").json()
+    version = (index_dir / "CURRENT").read_text().strip()
+    assert health == {"status": "ok", "documents": 2, "built_at": health["built_at"], "version": version}
+    assert health["built_at"].startswith("20")
+
+
+def test_healthz_is_503_without_an_index(tmp_path):
+    response = TestClient(create_app(tmp_path / "no-index", tmp_path)).get("/healthz")
+    assert response.status_code == 503 and "qa index" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("doc_id", ["no-such.txt", "../pyproject.toml", "..%2F..%2Fpyproject.toml",
+                                    "%2Fetc%2Fpasswd", "..%252Fpyproject.toml", "%2E%2E/%2E%2E/README.md"])
+def test_unknown_or_escaping_document_ids_are_404_and_read_no_file(client, doc_id):
+    for url in (f"/api/documents/{doc_id}", f"/documents/{doc_id}"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert "[project]" not in response.text and "root:" not in response.text
+
+
+def test_chat_page_renders_the_conversation_without_javascript(client):
+    page = client.get("/", params={"q": "Who represented Russia there?", "h": MIAMI}).text
+    assert "<mark>Miami</mark>" in page and "<mark>Kirill Dmitriev</mark>" in page
+    assert "Read as: <span>Who represented Russia there? (US Russian)</span>" in page
+    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page)
+    assert hidden == [MIAMI, "Who represented Russia there?"]
+
+
+def test_posting_the_form_adds_a_turn(client):
+    page = client.post("/", data={"q": "Who is the Kremlin spokesman?", "h": [MIAMI]}).text
+    assert page.index("<mark>Miami</mark>") < page.index("<mark>Dmitry Peskov</mark>")
+
+
+def test_chat_page_says_the_sources_dont_say(client):
+    page = client.get("/", params={"q": "What is the capital of Australia?"}).text
+    assert "The sources don't say" in page and "Related passages" in page
+
+
+def test_chat_page_shows_a_bad_question_inline_with_422(client):
+    response = client.post("/", data={"q": "x" * 2001})
+    assert response.status_code == 422
+    assert 'role="alert">The question is 2001 characters long; the limit is 2000' in response.text
+
+
+def test_chat_page_says_what_is_indexed(client, index_dir):
+    page = client.get("/").text
+    assert "U.S.–Russia Talks on Ukraine Stall" in page and "2 documents" in page
+    assert (index_dir / "CURRENT").read_text().strip() in page
+
+
+def test_pages_load_nothing_from_other_hosts(client):
+    for url in ("/", "/docs", "/documents/us-russia-talks-stall.txt"):
+        page = client.get(url).text
+        assert re.findall(r'(?:src|href)="(?:https?:)?//', page) == []
+
+
+def test_document_page_highlights_the_linked_span(client):
+    answer = client.get("/api/ask", params={"q": MIAMI}).json()
+    page = client.get(answer["link"].split("#")[0]).text
+    assert '<mark id="hl">Miami</mark>' in page
+
+
+def test_document_page_ignores_a_span_outside_the_text(client):
+    page = client.get("/documents/us-russia-talks-stall.txt", params={"start": 5, "end": 10**6})
+    assert page.status_code == 200 and "<mark" not in page.text
+
+
+def test_api_is_documented(client):
+    assert "/api/ask" in client.get("/openapi.json").json()["paths"]
+    docs = client.get("/docs").text
+    assert "GET /api/search" in docs and "POST /api/ask" in docs
+
+
+def test_hostile_document_and_question_text_is_escaped(hostile_client):
+    question = 'Who wrote the Zorblax report? <script>window.pwned=1</script>"><img src=x onerror=alert(1)>'
+    chat = hostile_client.get("/", params={"q": question}).text
+    answer = hostile_client.get("/api/ask", params={"q": question}).json()
+    document = hostile_client.get(answer["link"].split("#")[0]).text
+    for page in (chat, document):
+        assert "<script>window" not in page and "<img" not in page
+        assert "&lt;script&gt;window.pwned" in page and "&#34;&gt;&lt;img src=x onerror=" in page
+    assert "<mark>Agent Quimby Smith</mark>" in chat
+
+
+def test_the_server_never_writes_to_the_seeds_folder(client, seeds_dir):
+    before = {p.name: p.stat().st_mtime_ns for p in seeds_dir.iterdir()}
+    client.get("/", params={"q": MIAMI})
+    client.post("/api/ask", json={"question": "Who represented Russia there?", "history": [MIAMI]})
+    assert {p.name: p.stat().st_mtime_ns for p in seeds_dir.iterdir()} == before
