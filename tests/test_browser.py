@@ -1,0 +1,210 @@
+"""The chat in real headless Chromium against a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import WebDriverWait
+
+from qa import build_index
+from web import create_app
+from web.state import open_retriever
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+MIAMI = "Where did the US and Russian envoys meet?"
+HOSTILE = """The <script>window.pwned = 1</script> Zorblax file "><img src=x onerror="window.pwned=1">
+
+The Zorblax report was written by Agent Quimby Smith, who signed it "><img src=x onerror="window.pwned=1"> in the margin.
+"""
+HOSTILE_QUESTION = 'Who wrote the Zorblax report? <script>window.pwned=1</script>"><img src=x onerror="window.pwned=1">'
+WAIT = 30  # seconds a page may take to show what the test waits for (a failure, not a speed bar)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running(index_dir: Path, seeds_dir: Path):
+    """The app served by uvicorn in a background thread; yields its base URL."""
+    app = create_app(index_dir, seeds_dir)
+    open_retriever(app)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    ready = threading.Event()
+    while not server.started and thread.is_alive():
+        ready.wait(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{server.config.port}"
+    server.should_exit = True
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def base_url(index_dir, seeds_dir):
+    with running(index_dir, seeds_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def hostile_url(tmp_path_factory):
+    seeds = tmp_path_factory.mktemp("hostile-seeds")
+    (seeds / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
+    index = tmp_path_factory.mktemp("hostile-index")
+    build_index(seeds, index, progress=False)
+    with running(index, seeds) as url:
+        yield url
+
+
+def chromium(profile: Path, javascript: bool = True) -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                f"--user-data-dir={profile}", "--window-size=1280,800"):
+        options.add_argument(arg)
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def plain_browser(tmp_path_factory):
+    """Chromium with JavaScript switched off."""
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile-nojs"), javascript=False)
+    yield driver
+    driver.quit()
+
+
+def ask(driver, question: str):
+    """Type `question` in the chat box, press Enter, and return the new turn once it has its answer."""
+    before = len(driver.find_elements(By.CSS_SELECTOR, ".turn"))
+    box = driver.find_element(By.ID, "q")
+    box.send_keys(question, Keys.ENTER)
+    done = (By.CSS_SELECTOR, f".turn:nth-of-type({before + 1}) :is(.answer, .error)")
+    WebDriverWait(driver, WAIT).until(seen.presence_of_element_located(done))
+    return driver.find_elements(By.CSS_SELECTOR, ".turn")[before]
+
+
+def screenshot(driver, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / name))
+
+
+def no_alert(driver) -> bool:
+    try:
+        driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+def test_enter_sends_and_the_answer_shows_the_highlighted_span_and_source(browser, base_url):
+    browser.get(base_url + "/")
+    browser.execute_script("window.samePage = true")
+    turn = ask(browser, MIAMI)
+    assert turn.find_element(By.CSS_SELECTOR, ".question .asked").text == MIAMI
+    assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Miami"
+    assert "Diplomatic Arena" in turn.find_element(By.CSS_SELECTOR, ".source-link").text
+    assert browser.execute_script("return window.samePage") is True  # no page reload
+    assert browser.switch_to.active_element == browser.find_element(By.ID, "q")
+
+
+def test_a_follow_up_is_resolved_and_the_conversation_stays(browser, base_url):
+    turn = ask(browser, "Who represented Russia there?")
+    assert "(US Russian)" in turn.find_element(By.CSS_SELECTOR, ".resolved").text
+    assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Kirill Dmitriev"
+    marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, ".sentence mark")]
+    assert marks == ["Miami", "Kirill Dmitriev"]
+    screenshot(browser, "chat.png")
+
+
+def test_supporting_passages_are_one_click_away(browser, base_url):
+    turn = browser.find_elements(By.CSS_SELECTOR, ".turn")[0]
+    passage = turn.find_element(By.CSS_SELECTOR, ".passage")
+    assert not passage.is_displayed()
+    turn.find_element(By.CSS_SELECTOR, ".passages summary").click()
+    assert passage.is_displayed()
+    assert "score" in passage.find_element(By.CSS_SELECTOR, ".meta").text
+    assert passage.find_elements(By.TAG_NAME, "mark")
+
+
+def test_the_source_link_opens_the_document_scrolled_to_the_highlight(browser, base_url):
+    browser.find_element(By.CSS_SELECTOR, ".turn .source-link").click()
+    highlight = WebDriverWait(browser, WAIT).until(seen.presence_of_element_located((By.ID, "hl")))
+    assert highlight.tag_name == "mark" and highlight.text == "Miami"
+    assert "Diplomatic Arena" in browser.find_element(By.TAG_NAME, "h1").text
+    in_view = browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight",
+        highlight)
+    assert in_view and browser.execute_script("return scrollY") > 0
+    screenshot(browser, "document.png")
+
+
+def test_an_out_of_corpus_question_says_the_sources_dont_say(browser, base_url):
+    browser.get(base_url + "/")
+    turn = ask(browser, "What is the capital of Australia?")
+    assert "The sources don't say" in turn.find_element(By.CSS_SELECTOR, ".no-answer").text
+    assert turn.find_element(By.CSS_SELECTOR, ".passages summary").text.startswith("Related passages")
+    assert not turn.find_elements(By.CSS_SELECTOR, ".sentence")
+
+
+def test_a_too_long_question_shows_the_message_inline(browser, base_url):
+    browser.get(base_url + "/")
+    browser.execute_script("document.getElementById('q').value = 'x'.repeat(2001)")
+    turn = ask(browser, "")
+    assert "the limit is 2000" in turn.find_element(By.CSS_SELECTOR, ".error").text
+
+
+def test_hostile_text_is_shown_as_text_and_runs_nothing(browser, hostile_url):
+    browser.get(hostile_url + "/")
+    turn = ask(browser, HOSTILE_QUESTION)
+    assert turn.find_element(By.CSS_SELECTOR, ".question .asked").text == HOSTILE_QUESTION
+    sentence = turn.find_element(By.CSS_SELECTOR, ".sentence")
+    assert '"><img src=x onerror="window.pwned=1">' in sentence.text
+    assert sentence.find_element(By.TAG_NAME, "mark").text == "Agent Quimby Smith"
+    screenshot(browser, "hostile.png")
+    turn.find_element(By.CSS_SELECTOR, ".source-link").click()
+    WebDriverWait(browser, WAIT).until(seen.presence_of_element_located((By.ID, "hl")))
+    assert "<script>window.pwned = 1</script>" in browser.find_element(By.CSS_SELECTOR, ".document-text").text
+    browser.get(hostile_url + "/?" + urlencode({"q": HOSTILE_QUESTION}))  # rendered by the server
+    assert browser.find_element(By.CSS_SELECTOR, ".question .asked").text == HOSTILE_QUESTION
+    for page in ("chat", "document", "server-rendered chat"):
+        assert browser.execute_script("return typeof window.pwned") == "undefined", page
+        assert not browser.find_elements(By.CSS_SELECTOR, "main img, main script"), page
+        assert no_alert(browser), page
+
+
+def test_without_javascript_the_chat_works_as_a_plain_form(plain_browser, base_url):
+    plain_browser.get(base_url + "/")
+    page = plain_browser.find_element(By.TAG_NAME, "html")
+    first = ask(plain_browser, MIAMI)
+    assert seen.staleness_of(page)(plain_browser)  # the form posted and a new page came back
+    assert first.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Miami"
+    second = ask(plain_browser, "Who represented Russia there?")
+    assert second.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Kirill Dmitriev"
+    assert len(plain_browser.find_elements(By.CSS_SELECTOR, ".turn")) == 2
+    assert "/" == plain_browser.current_url[len(base_url):]  # a POST to /, not an API call
+    screenshot(plain_browser, "chat-no-javascript.png")
