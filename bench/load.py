@@ -1,0 +1,122 @@
+"""Load run: `qa serve` on loopback, then concurrent clients hit GET /api/ask for a fixed time.
+
+    python -m bench.load [--clients 50] [--seconds 20]
+
+Prints requests per second, p50 / p99 latency and errors as a markdown table.
+The server runs in a subprocess on 127.0.0.1 and a free port; it stops at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+PROJECT = Path(__file__).resolve().parents[1]
+QUESTIONS = [
+    "Where did the US and Russian envoys meet?",
+    "Who is the Kremlin spokesman?",
+    "How many civilians were taken from the village?",
+    "Who represented Russia?",
+    "How big is the EU loan?",
+    "When did the talks in Miami take place?",
+    "What did Peskov say about dialogue?",
+    "What is the capital of Australia?",
+]
+STARTUP_SECONDS = 180  # building the index on a cold machine, then loading the model
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(index_dir: Path, port: int) -> subprocess.Popen:
+    """`qa serve` in a subprocess; returns once /healthz answers."""
+    command = [sys.executable, "-m", "qa.cli", "serve", "--index", str(index_dir),
+               "--seeds", str(PROJECT / "seeds"), "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not come up")
+
+
+async def load(base_url: str, clients: int, seconds: float) -> tuple[list[float], int]:
+    """`clients` concurrent loops over QUESTIONS for `seconds`; latencies (s) and error count."""
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def client(questions) -> None:
+        nonlocal errors
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            try:
+                response = await http.get("/api/ask", params={"q": next(questions)})
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
+        await asyncio.gather(*(client(itertools.islice(itertools.cycle(QUESTIONS), n, None))
+                               for n in range(clients)))
+    return latencies, errors
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def row(clients: int, seconds: float, latencies: list[float], errors: int) -> str:
+    return (f"| {clients} | {seconds:.0f} s | {len(latencies) + errors} | {len(latencies) / seconds:.0f} | "
+            f"{percentile(latencies, 0.5) * 1000:.1f} ms | {percentile(latencies, 0.99) * 1000:.1f} ms | {errors} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 50], help="concurrent clients per run")
+    parser.add_argument("--seconds", type=float, default=20, help="length of each run")
+    args = parser.parse_args(argv)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="qa-load-") as index_dir:
+        server = start_server(Path(index_dir), port)
+        try:
+            rows = []
+            for clients in args.clients:
+                latencies, errors = asyncio.run(load(f"http://127.0.0.1:{port}", clients, args.seconds))
+                rows.append(row(clients, args.seconds, latencies, errors))
+        finally:
+            server.terminate()
+            server.wait()
+    print(f"GET /api/ask on 127.0.0.1, {len(QUESTIONS)} seed questions, {os.cpu_count()} CPUs\n")
+    print("| clients | run | requests | req/s | p50 | p99 | errors |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
