@@ -184,3 +184,11 @@ def test_the_server_never_writes_to_the_seeds_folder(client, seeds_dir):
     client.get("/", params={"q": MIAMI})
     client.post("/api/ask", json={"question": "Who represented Russia there?", "history": [MIAMI]})
     assert {p.name: p.stat().st_mtime_ns for p in seeds_dir.iterdir()} == before
+
+
+def test_a_long_plain_form_conversation_keeps_its_last_ten_questions(client):
+    asked = [f"Who is the Kremlin spokesman? ({n})" for n in range(12)]
+    page = client.post("/", data={"q": MIAMI, "h": asked}).text
+    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page)
+    assert hidden == asked[3:] + [MIAMI]
+    assert page.count('class="turn"') == 11  # ten earlier turns and the new one

@@ -51,7 +51,7 @@ class AnswerOut(BaseModel):
 
 
 class AskIn(BaseModel):
-    question: str = Field(max_length=MAX_QUESTION_CHARS * 2)
+    question: str = Field(max_length=MAX_QUESTION_CHARS * 2, description="the question")
     history: list[str] = Field(default_factory=list, max_length=MAX_HISTORY * 10,
                                description="earlier questions of the conversation as asked, oldest first")
 
@@ -100,14 +100,14 @@ def ask_get(q: str = Query(description="the question"), r: Retriever = Depends(r
 
 @router.post("/api/ask", response_model=AnswerOut, tags=["answers"])
 def ask_post(body: AskIn, r: Retriever = Depends(retriever)):
-    """Answer a question of a conversation: a follow-up is resolved against `history` first."""
+    """Answer a question of a conversation: a follow-up is first resolved against the history."""
     return answer_out(ask(r, body.question, body.history))
 
 
 @router.get("/api/search", response_model=list[PassageOut], tags=["answers"])
-def search(q: str = Query(description="the question"), k: int = Query(5, ge=1, le=50),
+def search(q: str = Query(description="the question"), k: int = Query(5, ge=1, le=50, description="how many passages (1 to 50)"),
            r: Retriever = Depends(retriever)):
-    """The `k` best passages for a question, best first."""
+    """The k best passages for a question, best first."""
     try:
         passages = r.search(q, k=k)
     except ValueError as error:

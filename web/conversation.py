@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from qa import Answer, Passage, Retriever
-from qa.followup import MAX_HISTORY, resolve
+from qa.followup import resolve
 from web.highlight import answer_mark, passage_marks
 
 
@@ -51,6 +51,5 @@ def ask(r: Retriever, question: str, history: list[str]) -> Turn:
 
 
 def replay(r: Retriever, asked: list[str]) -> list[Turn]:
-    """The turns of a conversation whose questions are `asked`, oldest first (the last MAX_HISTORY)."""
-    asked = asked[-MAX_HISTORY:]
+    """The turns of a conversation whose questions are `asked`, oldest first."""
     return [ask(r, question, asked[:n]) for n, question in enumerate(asked)]

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from qa import Retriever
+from qa.followup import MAX_HISTORY
 from web.conversation import ask, document_link, replay
 from web.highlight import marked
 from web.state import index_info, retriever
@@ -22,6 +23,7 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
 def chat_page(request: Request, r: Retriever, question: str | None, asked: list[str]):
     """The conversation so far (`asked`, replayed) plus the answer to `question`, if any."""
+    asked = asked[-MAX_HISTORY:]
     turns = replay(r, asked)
     status = 200
     if question is not None:
@@ -30,7 +32,7 @@ def chat_page(request: Request, r: Retriever, question: str | None, asked: list[
         if turn.error:
             status = 422
         else:
-            asked = asked + [turn.question]
+            asked = (asked + [turn.question])[-MAX_HISTORY:]
     return templates.TemplateResponse(request, "chat.html", {
         "turns": turns, "asked": asked, "index": index_info(r)}, status_code=status)
 
@@ -69,6 +71,15 @@ def document_page(request: Request, doc_id: str, start: int | None = None, end: 
 def api_docs(request: Request):
     """The JSON API, described from the app's own OpenAPI schema (no CDN)."""
     schema = request.app.openapi()
-    operations = [(method.upper(), path, op) for path, ops in schema["paths"].items()
+    operations = [(method.upper(), path, op, body_fields(schema, op)) for path, ops in schema["paths"].items()
                   for method, op in ops.items()]
     return templates.TemplateResponse(request, "api.html", {"operations": operations})
+
+
+def body_fields(schema: dict, operation: dict) -> dict:
+    """Field name -> description of an operation's JSON body ({} without a body)."""
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    if "$ref" not in body:
+        return {}
+    fields = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"]
+    return {name: field.get("description", "") for name, field in fields.items()}

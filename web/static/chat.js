@@ -90,8 +90,9 @@
     article.append(error);
   }
 
+  // The earlier questions, oldest first: the last ten are all a follow-up can refer to.
   function history() {
-    return Array.from(form.querySelectorAll('input[name="h"]'), (h) => h.value);
+    return Array.from(form.querySelectorAll('input[name="h"]'), (h) => h.value).slice(-10);
   }
 
   function remember(question) {
