@@ -111,17 +111,22 @@ class StoredDocument:
 
 def previous_documents(index_dir: Path, settings: dict) -> tuple[dict[str, StoredDocument], str]:
     """The reusable documents of the live version by id, and why there are none if so."""
+    if index.current_version(index_dir) is None:
+        return {}, "no index yet"
     try:
         data = index.load_index(index_dir, expected={})
-    except index.IndexUnavailable as error:
-        return {}, "no usable index" if "no index" in str(error) else "previous index unreadable"
+    except index.IndexUnavailable:
+        return {}, "the previous index is unreadable"
     for key, value in settings.items():
         if data.manifest.get(key) != value:
             return {}, f"{key.replace('_', ' ')} changed"
+    numbers = np.arange(len(data.documents) + 1)
+    chunk_bounds = np.searchsorted(data.chunks[:, 0], numbers)        # rows are grouped by document
+    sentence_bounds = np.searchsorted(data.sentences[:, 0], numbers)
     stored = {}
     for number, document in enumerate(data.documents):
-        chunk_rows = data.chunks[:, 0] == number
-        sentence_rows = data.sentences[:, 0] == number
+        chunk_rows = slice(chunk_bounds[number], chunk_bounds[number + 1])
+        sentence_rows = slice(sentence_bounds[number], sentence_bounds[number + 1])
         stored[document.id] = StoredDocument(
             document, data.chunks[chunk_rows, 1:], data.sentences[sentence_rows, 1:],
             data.chunk_vectors[chunk_rows], data.sentence_vectors[sentence_rows])

@@ -56,9 +56,18 @@ def command_index(args) -> int:
     except (FileNotFoundError, BuildLocked) as error:
         print(f"qa index: {error}", file=sys.stderr)
         return 1
-    print(f"{stats.summary()}: {stats.documents} documents, {stats.chunks} chunks, "
-          f"{stats.sentences} sentences in {args.index}/ ({stats.version})")
+    report_build(stats, args.index)
+    if args.watch:
+        from qa.watch import watch
+
+        print(f"watching {args.seeds}/ for changes (Ctrl-C to stop)", flush=True)
+        watch(args.seeds, args.index, on_build=lambda stats: report_build(stats, args.index))
     return 0
+
+
+def report_build(stats, index_dir: str) -> None:
+    print(f"{stats.summary()}: {stats.documents} documents, {stats.chunks} chunks, "
+          f"{stats.sentences} sentences in {index_dir}/ ({stats.version})", flush=True)
 
 
 def open_retriever(index_dir: str):
@@ -104,6 +113,7 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("--seeds", default="seeds", help="folder of .txt/.md/.html sources (default: seeds)")
     index.add_argument("--index", default="index", help="index folder (default: index)")
     index.add_argument("--no-wait", action="store_true", help="exit at once if another build is running")
+    index.add_argument("--watch", action="store_true", help="keep watching the seeds and rebuild on change")
     index.set_defaults(run=command_index)
 
     for name, run, help_text in (("search", command_search, "show the best passages for a question"),

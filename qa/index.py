@@ -41,6 +41,7 @@ logging.getLogger("bm25s").setLevel(logging.ERROR)
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
 VERSION_PREFIX = "v-"
+LOAD_ATTEMPTS = 3
 HNSW_MIN_CHUNKS = 50_000  # below this an exact flat index is fast enough
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 128
@@ -185,8 +186,9 @@ def read_manifest(index_dir: str | Path) -> dict:
     """The manifest of the live version; `IndexUnavailable` if there is none."""
     folder = live_folder(Path(index_dir))
     try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return {**manifest, "version": folder.name}
+    except (OSError, ValueError, TypeError) as error:
         raise corrupt(Path(index_dir), f"manifest.json: {error}") from error
 
 
@@ -206,7 +208,20 @@ def load_index(index_dir: str | Path, expected: dict) -> IndexData:
     """Load the live version; `IndexUnavailable` when it is missing, corrupt or built
     with other settings than `expected` (format_version, model, dimension)."""
     index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
+    for _ in range(LOAD_ATTEMPTS):
+        manifest = read_manifest(index_dir)
+        try:
+            return load_version(index_dir, manifest, expected)
+        except IndexUnavailable:
+            live = current_version(index_dir)
+            if live is None or live.name == manifest["version"]:
+                raise
+            # a build switched versions (and removed this one) while we read it: read the new one
+    raise IndexUnavailable(f"the index in {index_dir}/ kept changing while it was loaded; try again")
+
+
+def load_version(index_dir: Path, manifest: dict, expected: dict) -> IndexData:
+    """Load the version that `manifest` describes."""
     for key, value in expected.items():
         if manifest.get(key) != value:
             raise IndexUnavailable(

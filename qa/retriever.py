@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from qa.retrieval import HybridSearch, Passage
 from qa.sources import Document
 
 MAX_QUESTION_CHARS = 2000
+log = logging.getLogger(__name__)
 
 
 def check_question(question: str) -> str:
@@ -52,7 +54,11 @@ class Retriever:
             live = index.current_version(self.index_dir)
             if live is None or live.name == self.version:
                 return False
-            fresh = Retriever.open(self.index_dir)
+            try:
+                fresh = Retriever.open(self.index_dir)
+            except index.IndexUnavailable as error:  # keep answering from the version in use
+                log.warning("kept index version %s: %s", self.version, error)
+                return False
             self._search = fresh._search
             return True
 
