@@ -45,7 +45,7 @@ class Retriever:
         index_dir = Path(index_dir)
         expected = {k: v for k, v in index_settings().items() if k in ("format_version", "model", "dimension")}
         search = HybridSearch(index.load_index(index_dir, expected))
-        embedding.load_model()
+        embedding.load_encoder()
         return cls(index_dir, search)
 
     def refresh(self) -> bool:
