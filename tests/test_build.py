@@ -193,3 +193,15 @@ def test_watch_rebuilds_when_a_seed_changes(seeds, tmp_path):
     finally:
         stop.set()
         watcher.join(timeout=10)
+
+
+def test_a_large_corpus_gets_an_hnsw_index_that_answers_the_same(seeds, tmp_path, monkeypatch):
+    from qa import index
+
+    monkeypatch.setattr(index, "HNSW_MIN_CHUNKS", 10)  # the seeds' 24 chunks count as large
+    stats = build_index(seeds, tmp_path / "index", progress=False)
+    manifest = json.loads((current_version(tmp_path / "index") / "manifest.json").read_text())
+    assert stats.chunks >= 10 and manifest["faiss"] == "HNSW"
+    retriever = Retriever.open(tmp_path / "index")
+    assert "HNSW" in type(retriever._search.data.faiss_index).__name__
+    assert retriever.answer("Who is the Kremlin spokesman?").text == "Dmitry Peskov"
