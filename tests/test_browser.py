@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import uvicorn
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
@@ -19,6 +16,7 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 from qa import build_index
+from servers import running
 from web import create_app
 from web.state import open_retriever
 
@@ -32,32 +30,18 @@ HOSTILE_QUESTION = 'Who wrote the Zorblax report? <script>window.pwned=1</script
 WAIT = 30  # seconds a page may take to show what the test waits for (a failure, not a speed bar)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def running(index_dir: Path, seeds_dir: Path):
-    """The app served by uvicorn in a background thread; yields its base URL."""
+def serving(index_dir: Path, seeds_dir: Path):
+    """The app over `index_dir`, its Retriever loaded, served on loopback; yields its base URL."""
     app = create_app(index_dir, seeds_dir)
     open_retriever(app)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    ready = threading.Event()
-    while not server.started and thread.is_alive():
-        ready.wait(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{server.config.port}"
-    server.should_exit = True
-    thread.join()
+    with running(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def base_url(index_dir, seeds_dir):
-    with running(index_dir, seeds_dir) as url:
+    with serving(index_dir, seeds_dir) as url:
         yield url
 
 
@@ -67,7 +51,7 @@ def hostile_url(tmp_path_factory):
     (seeds / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
     index = tmp_path_factory.mktemp("hostile-index")
     build_index(seeds, index, progress=False)
-    with running(index, seeds) as url:
+    with serving(index, seeds) as url:
         yield url
 
 

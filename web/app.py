@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from qa import IndexUnavailable, build_index
+from qa import BuildStats, IndexUnavailable, build_index
+from qa.watch import watch as watch_seeds
 from web import api, pages
 from web.state import open_retriever
 
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "seeds") -> FastAPI:
-    """The web app over the index in `index_dir`; the Retriever opens once, on first use."""
+def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "seeds",
+               watch: bool = False) -> FastAPI:
+    """The web app over the index in `index_dir`; the Retriever opens once, on first use.
+
+    With `watch`, while the app runs it rebuilds the index when `seeds_dir` changes and
+    swaps the new version in; requests in flight finish on the old one.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        stop = threading.Event()
+        if watch and seeds_dir:
+            threading.Thread(target=watch_seeds, args=(seeds_dir, index_dir),
+                             kwargs={"on_build": lambda stats: refresh(app, stats), "stop": stop},
+                             name="qa-seeds-watcher", daemon=True).start()
+        yield
+        stop.set()
+
     app = FastAPI(title="qa", summary="Extractive answers from a folder of sources, with their offsets.",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.index_dir = Path(index_dir)
     app.state.seeds_dir = Path(seeds_dir) if seeds_dir else None
     app.state.retriever = None
@@ -35,6 +53,13 @@ def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "
     return app
 
 
+def refresh(app: FastAPI, stats: BuildStats) -> None:
+    """After a background build: swap the new index version into the running app."""
+    if app.state.retriever is not None:
+        app.state.retriever.refresh()
+    print(f"qa serve: seeds changed: {stats.summary()} ({stats.version})", flush=True)
+
+
 def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
           host: str = "127.0.0.1", port: int = 8000) -> None:
     """Build or update the index of `seeds_dir` (with progress), load it, then run uvicorn."""
@@ -44,7 +69,7 @@ def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
     stats = build_index(seeds_dir, index_dir, progress=True)
     print(f"qa serve: {stats.summary()}: {stats.documents} documents, {stats.chunks} chunks "
           f"({stats.version})", flush=True)
-    app = create_app(index_dir, seeds_dir)
+    app = create_app(index_dir, seeds_dir, watch=True)
     open_retriever(app)
     print(f"qa serve: answering on http://{host}:{port}/", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
