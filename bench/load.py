@@ -1,8 +1,10 @@
 """Load run: `qa serve` on loopback, then concurrent clients hit GET /api/ask for a fixed time.
 
-    python -m bench.load [--clients 50] [--seconds 20]
+    python -m bench.load [--clients 1 50] [--seconds 20] [--think 0 1]
 
-Prints requests per second, p50 / p99 latency and errors as a markdown table.
+Each client asks, waits for the answer, waits `--think` seconds (0: at once, a
+closed loop that saturates the server; 1: a person reading the answer) and asks
+again. Prints requests per second, p50 / p99 latency and errors as a markdown table.
 The server runs in a subprocess on 127.0.0.1 and a free port; it stops at the end.
 """
 
@@ -58,8 +60,9 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen:
     raise SystemExit("the server did not come up")
 
 
-async def load(base_url: str, clients: int, seconds: float) -> tuple[list[float], int]:
-    """`clients` concurrent loops over QUESTIONS for `seconds`; latencies (s) and error count."""
+async def load(base_url: str, clients: int, seconds: float, think: float) -> tuple[list[float], int]:
+    """`clients` concurrent loops over QUESTIONS for `seconds`, pausing `think` seconds
+    after each answer; latencies (s) and error count."""
     latencies: list[float] = []
     errors = 0
     stop = time.perf_counter() + seconds
@@ -78,6 +81,7 @@ async def load(base_url: str, clients: int, seconds: float) -> tuple[list[float]
                 latencies.append(time.perf_counter() - started)
             else:
                 errors += 1
+            await asyncio.sleep(think)
 
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
         await asyncio.gather(*(client(itertools.islice(itertools.cycle(QUESTIONS), n, None))
@@ -90,8 +94,8 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def row(clients: int, seconds: float, latencies: list[float], errors: int) -> str:
-    return (f"| {clients} | {seconds:.0f} s | {len(latencies) + errors} | {len(latencies) / seconds:.0f} | "
+def row(clients: int, think: float, seconds: float, latencies: list[float], errors: int) -> str:
+    return (f"| {clients} | {think:g} s | {seconds:.0f} s | {len(latencies) + errors} | {len(latencies) / seconds:.0f} | "
             f"{percentile(latencies, 0.5) * 1000:.1f} ms | {percentile(latencies, 0.99) * 1000:.1f} ms | {errors} |")
 
 
@@ -99,21 +103,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 50], help="concurrent clients per run")
     parser.add_argument("--seconds", type=float, default=20, help="length of each run")
+    parser.add_argument("--think", type=float, nargs="+", default=[0, 1],
+                        help="seconds each client waits between answer and next question")
     args = parser.parse_args(argv)
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="qa-load-") as index_dir:
         server = start_server(Path(index_dir), port)
         try:
             rows = []
-            for clients in args.clients:
-                latencies, errors = asyncio.run(load(f"http://127.0.0.1:{port}", clients, args.seconds))
-                rows.append(row(clients, args.seconds, latencies, errors))
+            for think in args.think:
+                for clients in args.clients:
+                    latencies, errors = asyncio.run(
+                        load(f"http://127.0.0.1:{port}", clients, args.seconds, think))
+                    rows.append(row(clients, think, args.seconds, latencies, errors))
         finally:
             server.terminate()
             server.wait()
     print(f"GET /api/ask on 127.0.0.1, {len(QUESTIONS)} seed questions, {os.cpu_count()} CPUs\n")
-    print("| clients | run | requests | req/s | p50 | p99 | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print("| clients | think time | run | requests | req/s | p50 | p99 | errors |")
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
 

@@ -1,7 +1,9 @@
 """Build: seeds folder -> a new index version, reusing what has not changed.
 
 Only new and changed documents are cleaned, chunked and embedded; unchanged
-ones keep their stored chunks and vectors; deleted ones drop out. A change of
+ones keep their stored chunks and vectors; deleted ones drop out. A file whose
+size and modification time match the manifest is not read again; any other is
+hashed, and counts as changed only if its sha256 differs. A change of
 model, chunking, cleaning or index format rebuilds everything.
 """
 
@@ -107,6 +109,7 @@ class StoredDocument:
     sentences: np.ndarray
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
+    file_stat: tuple[int, int] = (-1, -1)  # size and mtime_ns of the file when it was read
 
 
 def previous_documents(index_dir: Path, settings: dict) -> tuple[dict[str, StoredDocument], str]:
@@ -114,7 +117,7 @@ def previous_documents(index_dir: Path, settings: dict) -> tuple[dict[str, Store
     if index.current_version(index_dir) is None:
         return {}, "no index yet"
     try:
-        data = index.load_index(index_dir, expected={})
+        data = index.load_index(index_dir, expected={}, search_parts=False)
     except index.IndexUnavailable:
         return {}, "the previous index is unreadable"
     for key, value in settings.items():
@@ -127,13 +130,15 @@ def previous_documents(index_dir: Path, settings: dict) -> tuple[dict[str, Store
     for number, document in enumerate(data.documents):
         chunk_rows = slice(chunk_bounds[number], chunk_bounds[number + 1])
         sentence_rows = slice(sentence_bounds[number], sentence_bounds[number + 1])
+        recorded = data.manifest["documents"].get(document.id, {})
         stored[document.id] = StoredDocument(
             document, data.chunks[chunk_rows, 1:], data.sentences[sentence_rows, 1:],
-            data.chunk_vectors[chunk_rows], data.sentence_vectors[sentence_rows])
+            data.chunk_vectors[chunk_rows], data.sentence_vectors[sentence_rows],
+            (recorded.get("size", -1), recorded.get("mtime_ns", -1)))
     return stored, ""
 
 
-def chunk_new(document: sources.Document) -> tuple[StoredDocument, list[str]]:
+def chunk_new(document: sources.Document, file_stat: tuple[int, int]) -> tuple[StoredDocument, list[str]]:
     """Chunk one new or changed document; its vectors are filled in later."""
     chunks, sentences = chunking.chunk_document(document)
     chunk_rows = np.array([(c.start, c.end) for c in chunks], dtype=np.int64).reshape(-1, 2)
@@ -141,7 +146,7 @@ def chunk_new(document: sources.Document) -> tuple[StoredDocument, list[str]]:
                              dtype=np.int64).reshape(-1, 3)
     empty = np.zeros((0, embedding.DIMENSION), dtype=np.float32)
     texts = [c.text for c in chunks] + [s.text for s in sentences]
-    return StoredDocument(document, chunk_rows, sentence_rows, empty, empty), texts
+    return StoredDocument(document, chunk_rows, sentence_rows, empty, empty, file_stat), texts
 
 
 def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index",
@@ -164,12 +169,17 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
             doc_id = sources.document_id(path, seeds_dir)
             old = previous.get(doc_id)
             try:
+                file_stat = sources.file_stat(path)
+                if old and old.file_stat == file_stat:  # same size and mtime: not read again
+                    current[doc_id] = old
+                    stats.unchanged += 1
+                    continue
                 data = sources.read_bytes(path)
                 if old and old.document.sha256 == sources.sha256_of(data):
                     current[doc_id] = old
                     stats.unchanged += 1
                     continue
-                new = chunk_new(sources.parse_document(data, doc_id, str(path)))
+                new = chunk_new(sources.parse_document(data, doc_id, str(path)), file_stat)
             except sources.SourceError as error:
                 kept = " (its previous version stays indexed)" if old else ""
                 log.warning("skipped %s%s", error, kept)
@@ -233,7 +243,8 @@ def write(index_dir: Path, settings: dict, current: dict[str, StoredDocument],
     manifest = {
         **settings,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "documents": {d.document.id: {"sha256": d.document.sha256, "title": d.document.title}
+        "documents": {d.document.id: {"sha256": d.document.sha256, "title": d.document.title,
+                                      "size": d.file_stat[0], "mtime_ns": d.file_stat[1]}
                       for d in ordered},
         "counts": {"documents": len(ordered), "chunks": int(sum(len(d.chunks) for d in ordered)),
                    "sentences": int(sum(len(d.sentences) for d in ordered))},

@@ -93,9 +93,9 @@ class IndexData:
     sentences: np.ndarray         # int64 (n, 4): doc_index, start, end, heading
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
-    faiss_index: faiss.Index
-    bm25_chunks: bm25s.BM25
-    bm25_sentences: bm25s.BM25
+    faiss_index: faiss.Index | None = None      # None when loaded without search parts
+    bm25_chunks: bm25s.BM25 | None = None
+    bm25_sentences: bm25s.BM25 | None = None
 
     @property
     def version(self) -> str:
@@ -204,14 +204,15 @@ def corrupt(index_dir: Path, reason: str) -> IndexUnavailable:
                             f"run `qa index` to rebuild it")
 
 
-def load_index(index_dir: str | Path, expected: dict) -> IndexData:
+def load_index(index_dir: str | Path, expected: dict, search_parts: bool = True) -> IndexData:
     """Load the live version; `IndexUnavailable` when it is missing, corrupt or built
-    with other settings than `expected` (format_version, model, dimension)."""
+    with other settings than `expected` (format_version, model, dimension).
+    Without `search_parts`, FAISS and BM25 are not loaded (a build needs only the rest)."""
     index_dir = Path(index_dir)
     for _ in range(LOAD_ATTEMPTS):
         manifest = read_manifest(index_dir)
         try:
-            return load_version(index_dir, manifest, expected)
+            return load_version(index_dir, manifest, expected, search_parts)
         except IndexUnavailable:
             live = current_version(index_dir)
             if live is None or live.name == manifest["version"]:
@@ -220,7 +221,7 @@ def load_index(index_dir: str | Path, expected: dict) -> IndexData:
     raise IndexUnavailable(f"the index in {index_dir}/ kept changing while it was loaded; try again")
 
 
-def load_version(index_dir: Path, manifest: dict, expected: dict) -> IndexData:
+def load_version(index_dir: Path, manifest: dict, expected: dict, search_parts: bool) -> IndexData:
     """Load the version that `manifest` describes."""
     for key, value in expected.items():
         if manifest.get(key) != value:
@@ -238,10 +239,11 @@ def load_version(index_dir: Path, manifest: dict, expected: dict) -> IndexData:
             sentences=np.load(folder / "sentences.npy"),
             chunk_vectors=np.load(folder / "chunk_vectors.npy"),
             sentence_vectors=np.load(folder / "sentence_vectors.npy"),
-            faiss_index=faiss.read_index(str(folder / "chunks.faiss")),
-            bm25_chunks=bm25s.BM25.load(folder / "bm25_chunks", show_progress=False),
-            bm25_sentences=bm25s.BM25.load(folder / "bm25_sentences", show_progress=False),
         )
+        if search_parts:
+            data.faiss_index = faiss.read_index(str(folder / "chunks.faiss"))
+            data.bm25_chunks = bm25s.BM25.load(folder / "bm25_chunks", show_progress=False)
+            data.bm25_sentences = bm25s.BM25.load(folder / "bm25_sentences", show_progress=False)
     except Exception as error:  # any unreadable part means the version is unusable
         raise corrupt(index_dir, f"{type(error).__name__}: {error}") from error
     check_consistent(index_dir, data)
@@ -256,11 +258,11 @@ def check_consistent(index_dir: Path, data: IndexData) -> None:
         problems.append("chunk vectors do not match the chunks")
     if data.sentence_vectors.shape != (n_sentences, data.manifest["dimension"]):
         problems.append("sentence vectors do not match the sentences")
-    if data.faiss_index.ntotal != n_chunks:
+    if data.faiss_index is not None and data.faiss_index.ntotal != n_chunks:
         problems.append("FAISS index does not match the chunks")
-    if data.bm25_chunks.scores["num_docs"] != n_chunks:
+    if data.bm25_chunks is not None and data.bm25_chunks.scores["num_docs"] != n_chunks:
         problems.append("BM25 chunk index does not match the chunks")
-    if data.bm25_sentences.scores["num_docs"] != n_sentences:
+    if data.bm25_sentences is not None and data.bm25_sentences.scores["num_docs"] != n_sentences:
         problems.append("BM25 sentence index does not match the sentences")
     if n_chunks and not (0 <= data.chunks[:, 0].min() and data.chunks[:, 0].max() < len(data.documents)):
         problems.append("chunks point at missing documents")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,18 +61,25 @@ def source_files(seeds_dir: str | Path) -> list[Path]:
     if not root.is_dir():
         raise FileNotFoundError(f"seeds folder not found: {root}")
     files = []
-    for path in root.rglob("*"):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.suffix.lower() in SUFFIXES and path.is_file():
-            files.append(path)
-    return sorted(files)
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        files.extend(Path(folder, name) for name in names
+                     if not name.startswith(".") and os.path.splitext(name)[1].lower() in SUFFIXES)
+    return sorted(path for path in files if path.is_file())
 
 
 def document_id(path: Path, seeds_dir: str | Path) -> str:
     """The id of a seed file: its POSIX path relative to the seeds folder."""
-    return path.relative_to(Path(seeds_dir)).as_posix()
+    return Path(os.path.relpath(path, seeds_dir)).as_posix()
+
+
+def file_stat(path: Path) -> tuple[int, int]:
+    """Size and modification time (ns) of a seed file; `SourceError` when it cannot be read."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise SourceError(f"{path}: cannot be read ({error.strerror or error})") from error
+    return stat.st_size, stat.st_mtime_ns
 
 
 def read_bytes(path: Path) -> bytes:
