@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.index import IndexData, stemmer, tokenize
+from qa.index import IndexData
+from qa.lexical import stemmer, tokenize
 from qa.retrieval import HybridSearch, Passage, Ranking
 
 ANSWER_CHUNKS = 8          # sentences are picked from this many top chunks

@@ -19,8 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sparse
 
-from qa import chunking, embedding, index, sources
+from qa import chunking, embedding, index, lexical, sources
 
 log = logging.getLogger(__name__)
 LOCK_FILE = ".build.lock"
@@ -101,28 +102,40 @@ def build_lock(index_dir: Path, wait: bool = True):
 
 
 @dataclass
+class TermRows:
+    """Rows [start, stop) of a term-count matrix: one document's share, taken without copying."""
+
+    matrix: sparse.csr_matrix
+    start: int
+    stop: int
+
+
+@dataclass
 class StoredDocument:
-    """A document of the previous version with its rows, ready to be reused."""
+    """A document with its chunks, sentences, vectors and term counts, ready to be written."""
 
     document: sources.Document
     chunks: np.ndarray
     sentences: np.ndarray
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
+    chunk_terms: TermRows | None = None
+    sentence_terms: TermRows | None = None
     file_stat: tuple[int, int] = (-1, -1)  # size and mtime_ns of the file when it was read
 
 
-def previous_documents(index_dir: Path, settings: dict) -> tuple[dict[str, StoredDocument], str]:
-    """The reusable documents of the live version by id, and why there are none if so."""
+def previous_documents(index_dir: Path, settings: dict) -> tuple[dict[str, StoredDocument], dict[str, int], str]:
+    """The reusable documents of the live version by id, its BM25 vocabulary, and why
+    nothing is reusable if so."""
     if index.current_version(index_dir) is None:
-        return {}, "no index yet"
+        return {}, {}, "no index yet"
     try:
         data = index.load_index(index_dir, expected={}, search_parts=False)
     except index.IndexUnavailable:
-        return {}, "the previous index is unreadable"
+        return {}, {}, "the previous index is unreadable"
     for key, value in settings.items():
         if data.manifest.get(key) != value:
-            return {}, f"{key.replace('_', ' ')} changed"
+            return {}, {}, f"{key.replace('_', ' ')} changed"
     numbers = np.arange(len(data.documents) + 1)
     chunk_bounds = np.searchsorted(data.chunks[:, 0], numbers)        # rows are grouped by document
     sentence_bounds = np.searchsorted(data.sentences[:, 0], numbers)
@@ -134,8 +147,10 @@ def previous_documents(index_dir: Path, settings: dict) -> tuple[dict[str, Store
         stored[document.id] = StoredDocument(
             document, data.chunks[chunk_rows, 1:], data.sentences[sentence_rows, 1:],
             data.chunk_vectors[chunk_rows], data.sentence_vectors[sentence_rows],
+            TermRows(data.chunk_terms, chunk_rows.start, chunk_rows.stop),
+            TermRows(data.sentence_terms, sentence_rows.start, sentence_rows.stop),
             (recorded.get("size", -1), recorded.get("mtime_ns", -1)))
-    return stored, ""
+    return stored, data.vocabulary, ""
 
 
 def chunk_new(document: sources.Document, file_stat: tuple[int, int]) -> tuple[StoredDocument, list[str]]:
@@ -146,7 +161,7 @@ def chunk_new(document: sources.Document, file_stat: tuple[int, int]) -> tuple[S
                              dtype=np.int64).reshape(-1, 3)
     empty = np.zeros((0, embedding.DIMENSION), dtype=np.float32)
     texts = [c.text for c in chunks] + [s.text for s in sentences]
-    return StoredDocument(document, chunk_rows, sentence_rows, empty, empty, file_stat), texts
+    return StoredDocument(document, chunk_rows, sentence_rows, empty, empty, file_stat=file_stat), texts
 
 
 def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index",
@@ -162,7 +177,7 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
     settings = index_settings()
     stats = BuildStats()
     with build_lock(index_dir, wait):
-        previous, stats.full_rebuild = previous_documents(index_dir, settings)
+        previous, vocabulary, stats.full_rebuild = previous_documents(index_dir, settings)
         current: dict[str, StoredDocument] = {}
         to_embed: list[tuple[StoredDocument, list[str]]] = []
         for path in paths:
@@ -198,7 +213,8 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
             stats.version = index.read_manifest(index_dir)["version"]
         else:
             embed_new(to_embed, stats, progress)
-            stats.version = write(index_dir, settings, current, stats)
+            count_new_terms(to_embed, vocabulary)
+            stats.version = write(index_dir, settings, current, vocabulary, stats)
             index.remove_old_versions(index_dir)
     ordered = current.values()
     stats.documents = len(current)
@@ -224,8 +240,35 @@ def embed_new(to_embed: list[tuple[StoredDocument, list[str]]], stats: BuildStat
         offset += n_chunks + n_sentences
 
 
+def count_new_terms(to_embed: list[tuple[StoredDocument, list[str]]], vocabulary: dict[str, int]) -> None:
+    """Count the BM25 terms of the chunks and sentences of every new or changed document."""
+    new_documents = [stored for stored, _ in to_embed]
+    for part, field in (("chunks", "chunk_terms"), ("sentences", "sentence_terms")):
+        texts = []
+        for stored in new_documents:
+            text = stored.document.text
+            texts.extend(text[row[0]:row[1]] for row in getattr(stored, part).tolist())
+        matrix = lexical.count_terms(texts, vocabulary)
+        first = 0
+        for stored in new_documents:
+            stop = first + len(getattr(stored, part))
+            setattr(stored, field, TermRows(matrix, first, stop))
+            first = stop
+
+
+def stack_terms(pieces: list[TermRows], width: int) -> sparse.csr_matrix:
+    """One `width`-term-wide matrix of the pieces' rows, in order (one row gather, no per-piece copy)."""
+    matrices = list({id(piece.matrix): piece.matrix for piece in pieces}.values())
+    if not matrices:
+        return sparse.csr_matrix((0, width), dtype=np.float32)
+    offsets = dict(zip((id(m) for m in matrices), np.cumsum([0] + [m.shape[0] for m in matrices])))
+    widened = [sparse.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], width)) for m in matrices]
+    rows = np.concatenate([np.arange(p.start, p.stop) + offsets[id(p.matrix)] for p in pieces])
+    return sparse.vstack(widened, format="csr")[rows]
+
+
 def write(index_dir: Path, settings: dict, current: dict[str, StoredDocument],
-          stats: BuildStats) -> str:
+          vocabulary: dict[str, int], stats: BuildStats) -> str:
     """Write the documents of `current` as a new live version; returns its name."""
     ordered = [current[doc_id] for doc_id in sorted(current)]
 
@@ -253,5 +296,7 @@ def write(index_dir: Path, settings: dict, current: dict[str, StoredDocument],
     }
     folder = index.write_version(
         index_dir, manifest, [d.document for d in ordered], rows("chunks"), rows("sentences"),
-        vectors("chunk_vectors"), vectors("sentence_vectors"))
+        vectors("chunk_vectors"), vectors("sentence_vectors"), vocabulary,
+        stack_terms([d.chunk_terms for d in ordered], len(vocabulary)),
+        stack_terms([d.sentence_terms for d in ordered], len(vocabulary)))
     return folder.name

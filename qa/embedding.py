@@ -126,6 +126,7 @@ def load_encoder() -> Encoder:
             session = onnxruntime.InferenceSession(str(onnx_file(model)), options,
                                                    providers=["CPUExecutionProvider"])
             _encoder = Encoder(model.tokenizer, session, model.max_seq_length, threading.Lock())
+            _encoder.encode(["warm up"])  # ONNX Runtime's first run allocates; keep it off the first query
         return _encoder
 
 

@@ -10,8 +10,9 @@
         chunk_vectors.npy     float32, L2-normalised
         sentence_vectors.npy  float32, L2-normalised
         chunks.faiss          FAISS index over the chunk vectors
-        bm25_chunks/          bm25s index over the chunk texts
-        bm25_sentences/       bm25s index over the sentence texts
+        vocabulary.json       the BM25 terms (bm25s tokens), in column order
+        chunk_terms.npz       term counts per chunk (sparse), for BM25
+        sentence_terms.npz    term counts per sentence (sparse), for BM25
 
 A version is written under a temporary name, renamed into place when
 complete, and only then named in CURRENT, so a reader never sees half of one.
@@ -20,23 +21,19 @@ complete, and only then named in CURRENT, so a reader never sees half of one.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 
-import bm25s
 import faiss
 import numpy as np
-import Stemmer
+import scipy.sparse as sparse
 
+from qa import lexical
 from qa.sources import Document
-
-logging.getLogger("bm25s").setLevel(logging.ERROR)
 
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
@@ -45,30 +42,11 @@ LOAD_ATTEMPTS = 3
 HNSW_MIN_CHUNKS = 50_000  # below this an exact flat index is fast enough
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 128
-BM25_PARAMETERS = {"k1": 1.2, "b": 0.75}  # Lucene's defaults
+BM25_PARAMETERS = {"k1": lexical.K1, "b": lexical.B}
 
 
 class IndexUnavailable(Exception):
     """The index is missing, corrupt or was built by an incompatible version."""
-
-
-@lru_cache(maxsize=1)
-def stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stop-worded, stemmed tokens of each text (the BM25 vocabulary)."""
-    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(),
-                          return_ids=False, show_progress=False)
-
-
-def build_bm25(texts: list[str]) -> bm25s.BM25:
-    """A bm25s index over `texts`."""
-    bm25 = bm25s.BM25(**BM25_PARAMETERS)
-    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False)
-    bm25.index(tokens, show_progress=False)
-    return bm25
 
 
 def build_faiss(vectors: np.ndarray) -> faiss.Index:
@@ -93,9 +71,12 @@ class IndexData:
     sentences: np.ndarray         # int64 (n, 4): doc_index, start, end, heading
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
+    vocabulary: dict[str, int]
+    chunk_terms: sparse.csr_matrix
+    sentence_terms: sparse.csr_matrix
     faiss_index: faiss.Index | None = None      # None when loaded without search parts
-    bm25_chunks: bm25s.BM25 | None = None
-    bm25_sentences: bm25s.BM25 | None = None
+    bm25_chunks: lexical.BM25 | None = None
+    bm25_sentences: lexical.BM25 | None = None
 
     @property
     def version(self) -> str:
@@ -117,8 +98,9 @@ def new_version_name() -> str:
 
 
 def write_version(index_dir: Path, manifest: dict, documents: list[Document], chunks: np.ndarray,
-                  sentences: np.ndarray, chunk_vectors: np.ndarray,
-                  sentence_vectors: np.ndarray) -> Path:
+                  sentences: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray,
+                  vocabulary: dict[str, int], chunk_terms: sparse.csr_matrix,
+                  sentence_terms: sparse.csr_matrix) -> Path:
     """Write a complete version beside the current one and switch CURRENT to it."""
     index_dir.mkdir(parents=True, exist_ok=True)
     name = new_version_name()
@@ -126,17 +108,15 @@ def write_version(index_dir: Path, manifest: dict, documents: list[Document], ch
     staging = index_dir / f".tmp-{name}"
     staging.mkdir()
     try:
-        texts = [doc.text for doc in documents]
-        chunk_texts = [texts[d][s:e] for d, s, e in chunks.tolist()]
-        sentence_texts = [texts[d][s:e] for d, s, e, _ in sentences.tolist()]
         write_json(staging / "documents.json", [doc.__dict__ for doc in documents])
         np.save(staging / "chunks.npy", chunks)
         np.save(staging / "sentences.npy", sentences)
         np.save(staging / "chunk_vectors.npy", chunk_vectors)
         np.save(staging / "sentence_vectors.npy", sentence_vectors)
         faiss.write_index(build_faiss(chunk_vectors), str(staging / "chunks.faiss"))
-        build_bm25(chunk_texts).save(staging / "bm25_chunks", show_progress=False)
-        build_bm25(sentence_texts).save(staging / "bm25_sentences", show_progress=False)
+        write_json(staging / "vocabulary.json", sorted(vocabulary, key=vocabulary.get))
+        sparse.save_npz(staging / "chunk_terms.npz", chunk_terms, compressed=False)
+        sparse.save_npz(staging / "sentence_terms.npz", sentence_terms, compressed=False)
         write_json(staging / "manifest.json", manifest)  # last: its presence marks a complete version
         fsync_tree(staging)
         staging.rename(index_dir / name)
@@ -239,11 +219,15 @@ def load_version(index_dir: Path, manifest: dict, expected: dict, search_parts: 
             sentences=np.load(folder / "sentences.npy"),
             chunk_vectors=np.load(folder / "chunk_vectors.npy"),
             sentence_vectors=np.load(folder / "sentence_vectors.npy"),
+            vocabulary={term: number for number, term in enumerate(
+                json.loads((folder / "vocabulary.json").read_text(encoding="utf-8")))},
+            chunk_terms=sparse.load_npz(folder / "chunk_terms.npz").tocsr(),
+            sentence_terms=sparse.load_npz(folder / "sentence_terms.npz").tocsr(),
         )
         if search_parts:
             data.faiss_index = faiss.read_index(str(folder / "chunks.faiss"))
-            data.bm25_chunks = bm25s.BM25.load(folder / "bm25_chunks", show_progress=False)
-            data.bm25_sentences = bm25s.BM25.load(folder / "bm25_sentences", show_progress=False)
+            data.bm25_chunks = lexical.BM25(data.chunk_terms, data.vocabulary)
+            data.bm25_sentences = lexical.BM25(data.sentence_terms, data.vocabulary)
     except Exception as error:  # any unreadable part means the version is unusable
         raise corrupt(index_dir, f"{type(error).__name__}: {error}") from error
     check_consistent(index_dir, data)
@@ -260,10 +244,12 @@ def check_consistent(index_dir: Path, data: IndexData) -> None:
         problems.append("sentence vectors do not match the sentences")
     if data.faiss_index is not None and data.faiss_index.ntotal != n_chunks:
         problems.append("FAISS index does not match the chunks")
-    if data.bm25_chunks is not None and data.bm25_chunks.scores["num_docs"] != n_chunks:
-        problems.append("BM25 chunk index does not match the chunks")
-    if data.bm25_sentences is not None and data.bm25_sentences.scores["num_docs"] != n_sentences:
-        problems.append("BM25 sentence index does not match the sentences")
+    if data.chunk_terms.shape[0] != n_chunks:
+        problems.append("BM25 term counts do not match the chunks")
+    if data.sentence_terms.shape[0] != n_sentences:
+        problems.append("BM25 term counts do not match the sentences")
+    if max(data.chunk_terms.shape[1], data.sentence_terms.shape[1]) > len(data.vocabulary):
+        problems.append("BM25 term counts do not match the vocabulary")
     if n_chunks and not (0 <= data.chunks[:, 0].min() and data.chunks[:, 0].max() < len(data.documents)):
         problems.append("chunks point at missing documents")
     if problems:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index import IndexData, tokenize
+from qa.index import IndexData
+from qa.lexical import tokenize
 
 CANDIDATES = 100  # from each of FAISS and BM25
 SENTENCE_DENSE = 0.6       # sentences are short: their BM25 is noisier than their cosine
@@ -108,9 +109,8 @@ class HybridSearch:
         """All candidate chunks for a question, best first."""
         data = self.data
         tokens = tokenize([f"{question} {self.expand_acronyms(question)}"])[0]
-        chunk_bm25 = data.bm25_chunks.get_scores(tokens) if tokens else np.zeros(len(data.chunks))
-        sentence_bm25 = (data.bm25_sentences.get_scores(tokens) if tokens
-                         else np.zeros(len(data.sentences)))
+        chunk_bm25 = data.bm25_chunks.scores(tokens)
+        sentence_bm25 = data.bm25_sentences.scores(tokens)
         sentence_dense = data.sentence_vectors @ question_vector
         sentence_scores = (SENTENCE_DENSE * minmax(sentence_dense)
                            + (1 - SENTENCE_DENSE) * minmax(sentence_bm25))
