@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(VENV)/bin/qa index
-	$(VENV)/bin/qa ask "How big is the EU loan?"
+	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
 
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
@@ -30,6 +29,9 @@ test: setup browser
 bench: setup
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench.squad --txtai
+	$(PY) -m bench.abstain
+	$(PY) -m bench.load
+	$(PY) -m bench.incremental
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/v-* index/.tmp-* index/.build.lock

@@ -4,8 +4,8 @@ from qa.answering import Answer
 from qa.build import BuildLocked, BuildStats, build_index
 from qa.index import IndexUnavailable
 from qa.retrieval import Passage
-from qa.retriever import Retriever
+from qa.retriever import QuestionError, Retriever
 from qa.sources import Document
 
 __all__ = ["Answer", "BuildLocked", "BuildStats", "Document", "IndexUnavailable", "Passage",
-           "Retriever", "build_index"]
+           "QuestionError", "Retriever", "build_index"]

@@ -63,7 +63,6 @@ def index_settings() -> dict:
         "model": embedding.MODEL_NAME,
         "dimension": embedding.DIMENSION,
         "chunking": chunking.SETTINGS,
-        "bm25": index.BM25_PARAMETERS,
         "cleaning_version": sources.CLEANING_VERSION,
     }
 
@@ -173,14 +172,15 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
     """
     started = time.perf_counter()
     seeds_dir, index_dir = Path(seeds_dir), Path(index_dir)
-    paths = sources.source_files(seeds_dir)
+    if not seeds_dir.is_dir():
+        raise FileNotFoundError(f"seeds folder not found: {seeds_dir}")
     settings = index_settings()
     stats = BuildStats()
     with build_lock(index_dir, wait):
         previous, vocabulary, stats.full_rebuild = previous_documents(index_dir, settings)
         current: dict[str, StoredDocument] = {}
         to_embed: list[tuple[StoredDocument, list[str]]] = []
-        for path in paths:
+        for path in sources.source_files(seeds_dir):
             doc_id = sources.document_id(path, seeds_dir)
             old = previous.get(doc_id)
             try:
@@ -191,11 +191,14 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
                     continue
                 data = sources.read_bytes(path)
                 if old and old.document.sha256 == sources.sha256_of(data):
+                    old.file_stat = file_stat
                     current[doc_id] = old
                     stats.unchanged += 1
                     continue
                 new = chunk_new(sources.parse_document(data, doc_id, str(path)), file_stat)
             except sources.SourceError as error:
+                if not path.exists():
+                    continue  # deleted while we looked: removed like any deleted file
                 kept = " (its previous version stays indexed)" if old else ""
                 log.warning("skipped %s%s", error, kept)
                 stats.skipped.append(f"{error}{kept}")
@@ -212,10 +215,13 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
         if not to_embed and not stats.removed and previous and len(current) == len(previous):
             stats.version = index.read_manifest(index_dir)["version"]
         else:
+            log.info("embedding %d texts of %d new or changed documents",
+                     sum(len(texts) for _, texts in to_embed), len(to_embed))
             embed_new(to_embed, stats, progress)
             count_new_terms(to_embed, vocabulary)
             stats.version = write(index_dir, settings, current, vocabulary, stats)
-            index.remove_old_versions(index_dir)
+            log.info("switched to index version %s", stats.version)
+        index.remove_old_versions(index_dir)
     ordered = current.values()
     stats.documents = len(current)
     stats.chunks = sum(len(d.chunks) for d in ordered)
@@ -229,7 +235,7 @@ def embed_new(to_embed: list[tuple[StoredDocument, list[str]]], stats: BuildStat
     """Embed the chunks and sentences of every new or changed document in one batch run."""
     texts = [text for _, doc_texts in to_embed for text in doc_texts]
     started = time.perf_counter()
-    vectors = embedding.embed(texts, progress=progress and len(texts) >= embedding.PROGRESS_MIN_TEXTS)
+    vectors = embedding.embed(texts, progress=progress)
     stats.embed_seconds = time.perf_counter() - started
     stats.embedded_texts = len(texts)
     offset = 0
@@ -294,6 +300,7 @@ def write(index_dir: Path, settings: dict, current: dict[str, StoredDocument],
         "faiss": "HNSW" if sum(len(d.chunks) for d in ordered) >= index.HNSW_MIN_CHUNKS else "flat",
         "last_build": {k: getattr(stats, k) for k in ("added", "changed", "removed", "unchanged")},
     }
+    log.info("writing index version of %d documents", len(ordered))
     folder = index.write_version(
         index_dir, manifest, [d.document for d in ordered], rows("chunks"), rows("sentences"),
         vectors("chunk_vectors"), vectors("sentence_vectors"), vocabulary,

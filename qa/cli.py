@@ -13,6 +13,7 @@ from qa.answering import Answer
 from qa.build import BuildLocked, build_index
 from qa.index import IndexUnavailable
 from qa.retrieval import Passage
+from qa.retriever import QuestionError
 
 HIGHLIGHT = "\033[1;30;43m"
 DIM = "\033[2m"
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     except IndexUnavailable as error:
         print(f"qa {args.command}: {error}", file=sys.stderr)
         return 1
-    except ValueError as error:
+    except QuestionError as error:
         print(f"qa {args.command}: {error}", file=sys.stderr)
         return 2
 

@@ -42,7 +42,6 @@ LOAD_ATTEMPTS = 3
 HNSW_MIN_CHUNKS = 50_000  # below this an exact flat index is fast enough
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 128
-BM25_PARAMETERS = {"k1": lexical.K1, "b": lexical.B}
 
 
 class IndexUnavailable(Exception):
@@ -151,13 +150,16 @@ def switch_current(index_dir: Path, name: str) -> None:
 
 
 def remove_old_versions(index_dir: Path) -> list[str]:
-    """Delete every version and leftover staging folder except the live one."""
+    """Delete every version, staging folder and pointer file but the live ones (under the build lock)."""
     live = current_version(index_dir)
     removed = []
     for path in index_dir.iterdir():
         stale_version = path.name.startswith(VERSION_PREFIX) and path != live
         if path.is_dir() and (stale_version or path.name.startswith(".tmp-")):
             shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+        elif path.is_file() and path.name.startswith(f".{CURRENT_FILE}."):
+            path.unlink(missing_ok=True)
             removed.append(path.name)
     return removed
 
@@ -190,12 +192,11 @@ def load_index(index_dir: str | Path, expected: dict, search_parts: bool = True)
     Without `search_parts`, FAISS and BM25 are not loaded (a build needs only the rest)."""
     index_dir = Path(index_dir)
     for _ in range(LOAD_ATTEMPTS):
-        manifest = read_manifest(index_dir)
+        version = current_version(index_dir)
         try:
-            return load_version(index_dir, manifest, expected, search_parts)
+            return load_version(index_dir, read_manifest(index_dir), expected, search_parts)
         except IndexUnavailable:
-            live = current_version(index_dir)
-            if live is None or live.name == manifest["version"]:
+            if current_version(index_dir) == version:
                 raise
             # a build switched versions (and removed this one) while we read it: read the new one
     raise IndexUnavailable(f"the index in {index_dir}/ kept changing while it was loaded; try again")
@@ -250,7 +251,14 @@ def check_consistent(index_dir: Path, data: IndexData) -> None:
         problems.append("BM25 term counts do not match the sentences")
     if max(data.chunk_terms.shape[1], data.sentence_terms.shape[1]) > len(data.vocabulary):
         problems.append("BM25 term counts do not match the vocabulary")
-    if n_chunks and not (0 <= data.chunks[:, 0].min() and data.chunks[:, 0].max() < len(data.documents)):
-        problems.append("chunks point at missing documents")
+    lengths = np.array([len(d.text) for d in data.documents] + [0])
+    for name, rows in (("chunks", data.chunks), ("sentences", data.sentences)):
+        if len(rows) == 0:
+            continue
+        documents, starts, ends = rows[:, 0], rows[:, 1], rows[:, 2]
+        if documents.min() < 0 or documents.max() >= len(data.documents):
+            problems.append(f"{name} point at missing documents")
+        elif (starts < 0).any() or (ends < starts).any() or (ends > lengths[documents]).any():
+            problems.append(f"{name} point outside their documents' text")
     if problems:
         raise corrupt(index_dir, "; ".join(problems))

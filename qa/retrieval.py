@@ -46,9 +46,9 @@ class Ranking:
     """Candidate chunks best first, with their fused scores and the signals behind them."""
 
     chunks: np.ndarray          # chunk row numbers, best first
-    scores: np.ndarray          # fused score in [0, 1]
+    scores: np.ndarray          # fused score, higher is better
     sentence_dense: np.ndarray  # cosine of every sentence of the index with the question
-    sentence_scores: np.ndarray # fused cosine + BM25 score of every sentence, in [0, 1]
+    sentence_scores: np.ndarray # fused cosine + BM25 (+ section) score of every sentence
 
 
 ACRONYM = re.compile(r"\b[A-Z]{2,5}\b")
@@ -108,6 +108,9 @@ class HybridSearch:
     def rank(self, question: str, question_vector: np.ndarray) -> Ranking:
         """All candidate chunks for a question, best first."""
         data = self.data
+        if len(data.chunks) == 0 or len(data.sentences) == 0:  # an index of no documents
+            nothing = np.zeros(0, dtype=np.float32)
+            return Ranking(nothing.astype(np.int64), nothing, nothing, nothing)
         tokens = tokenize([f"{question} {self.expand_acronyms(question)}"])[0]
         chunk_bm25 = data.bm25_chunks.scores(tokens)
         sentence_bm25 = data.bm25_sentences.scores(tokens)
@@ -117,9 +120,6 @@ class HybridSearch:
         headed = self.section_headings >= 0
         sentence_scores[headed] += SECTION_WEIGHT * sentence_scores[self.section_headings[headed]]
         n = min(CANDIDATES, len(data.chunks))
-        if n == 0:
-            empty = np.zeros(0)
-            return Ranking(empty.astype(np.int64), empty, sentence_dense, sentence_scores)
         _, dense_ids = data.faiss_index.search(question_vector[None, :], n)
         lexical_ids = np.argpartition(-chunk_bm25, n - 1)[:n]
         candidates = np.union1d(dense_ids[0][dense_ids[0] >= 0], lexical_ids)

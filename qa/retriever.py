@@ -8,7 +8,6 @@ from pathlib import Path
 
 from qa import answering, embedding, index
 from qa.answering import Answer
-from qa.build import index_settings
 from qa.retrieval import HybridSearch, Passage
 from qa.sources import Document
 
@@ -16,15 +15,25 @@ MAX_QUESTION_CHARS = 2000
 log = logging.getLogger(__name__)
 
 
+class QuestionError(ValueError):
+    """A question that cannot be asked: empty, too long, or asking for no passages."""
+
+
 def check_question(question: str) -> str:
-    """The question stripped; `ValueError` when it is empty or longer than MAX_QUESTION_CHARS."""
+    """The question stripped; `QuestionError` when it is empty or longer than MAX_QUESTION_CHARS."""
     if not isinstance(question, str) or not question.strip():
-        raise ValueError("the question is empty: type a question about the sources")
+        raise QuestionError("the question is empty: type a question about the sources")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
-        raise ValueError(f"the question is {len(question)} characters long; "
-                         f"the limit is {MAX_QUESTION_CHARS}")
+        raise QuestionError(f"the question is {len(question)} characters long; "
+                            f"the limit is {MAX_QUESTION_CHARS}")
     return question
+
+
+def check_k(k: int) -> int:
+    if not isinstance(k, int) or k < 1:
+        raise QuestionError(f"k must be a whole number of passages, 1 or more (got {k!r})")
+    return k
 
 
 class Retriever:
@@ -43,7 +52,8 @@ class Retriever:
     def open(cls, index_dir: str | Path = "index") -> "Retriever":
         """Load the index in `index_dir` and the model; `IndexUnavailable` if it cannot be used."""
         index_dir = Path(index_dir)
-        expected = {k: v for k, v in index_settings().items() if k in ("format_version", "model", "dimension")}
+        expected = {"format_version": index.FORMAT_VERSION, "model": embedding.MODEL_NAME,
+                    "dimension": embedding.DIMENSION}
         search = HybridSearch(index.load_index(index_dir, expected))
         embedding.load_encoder()
         return cls(index_dir, search)
@@ -85,14 +95,14 @@ class Retriever:
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         """The `k` best passages for `question`, best first."""
-        question = check_question(question)
+        question, k = check_question(question), check_k(k)
         search = self._search
         ranking = search.rank(question, embedding.embed_query(question))
         return [search.passage(c, s) for c, s in zip(ranking.chunks[:k], ranking.scores[:k])]
 
     def answer(self, question: str, k: int = 5) -> Answer:
         """The extractive answer to `question`, with the `k` best passages behind it."""
-        question = check_question(question)
+        question, k = check_question(question), check_k(k)
         search = self._search
         ranking = search.rank(question, embedding.embed_query(question))
         passages = [search.passage(c, s) for c, s in zip(ranking.chunks[:k], ranking.scores[:k])]

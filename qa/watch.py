@@ -37,8 +37,7 @@ def watch(seeds_dir: str | Path, index_dir: str | Path,
         log.info("%d change(s) in %s", len(changes), seeds_dir)
         try:
             stats = build_index(seeds_dir, index_dir, progress=False)
+            if on_build:
+                on_build(stats)
         except Exception:  # keep watching: the previous index stays live
             log.exception("rebuild failed; the previous index stays live")
-            continue
-        if on_build:
-            on_build(stats)

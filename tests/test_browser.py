@@ -162,6 +162,12 @@ def test_a_too_long_question_shows_the_message_inline(browser, base_url):
     assert "the limit is 2000" in turn.find_element(By.CSS_SELECTOR, ".error").text
 
 
+def ran_nothing(browser, page: str) -> None:
+    assert browser.execute_script("return typeof window.pwned") == "undefined", page
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img, main script"), page
+    assert no_alert(browser), page
+
+
 def test_hostile_text_is_shown_as_text_and_runs_nothing(browser, hostile_url):
     browser.get(hostile_url + "/")
     turn = ask(browser, HOSTILE_QUESTION)
@@ -169,16 +175,15 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(browser, hostile_url):
     sentence = turn.find_element(By.CSS_SELECTOR, ".sentence")
     assert '"><img src=x onerror="window.pwned=1">' in sentence.text
     assert sentence.find_element(By.TAG_NAME, "mark").text == "Agent Quimby Smith"
+    ran_nothing(browser, "chat, answered by JavaScript")
     screenshot(browser, "hostile.png")
     turn.find_element(By.CSS_SELECTOR, ".source-link").click()
     WebDriverWait(browser, WAIT).until(seen.presence_of_element_located((By.ID, "hl")))
     assert "<script>window.pwned = 1</script>" in browser.find_element(By.CSS_SELECTOR, ".document-text").text
+    ran_nothing(browser, "document page")
     browser.get(hostile_url + "/?" + urlencode({"q": HOSTILE_QUESTION}))  # rendered by the server
     assert browser.find_element(By.CSS_SELECTOR, ".question .asked").text == HOSTILE_QUESTION
-    for page in ("chat", "document", "server-rendered chat"):
-        assert browser.execute_script("return typeof window.pwned") == "undefined", page
-        assert not browser.find_elements(By.CSS_SELECTOR, "main img, main script"), page
-        assert no_alert(browser), page
+    ran_nothing(browser, "chat rendered by the server")
 
 
 def test_without_javascript_the_chat_works_as_a_plain_form(plain_browser, base_url):

@@ -106,6 +106,18 @@ def test_healthz_is_503_without_an_index(tmp_path):
     assert response.status_code == 503 and "qa index" in response.json()["detail"]
 
 
+def test_the_chat_page_without_an_index_says_how_to_build_one(tmp_path):
+    response = TestClient(create_app(tmp_path / "no-index", tmp_path)).get("/")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert "run `qa index` to build it" in response.text
+
+
+def test_an_empty_follow_up_is_refused_not_filled_from_the_history(client):
+    response = client.post("/api/ask", json={"question": "  ", "history": ["Who met in Miami?"]})
+    assert response.status_code == 422 and "empty" in response.json()["detail"].lower()
+
+
 @pytest.mark.parametrize("doc_id", ["no-such.txt", "../pyproject.toml", "..%2F..%2Fpyproject.toml",
                                     "%2Fetc%2Fpasswd", "..%252Fpyproject.toml", "%2E%2E/%2E%2E/README.md"])
 def test_unknown_or_escaping_document_ids_are_404_and_read_no_file(client, doc_id):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from qa import IndexUnavailable, Passage, Retriever
 from qa.followup import MAX_HISTORY
-from qa.retriever import MAX_QUESTION_CHARS
+from qa.retriever import MAX_QUESTION_CHARS, QuestionError
 from web.conversation import Turn, ask, document_link
 from web.highlight import word_marks
 from web.state import index_info, open_retriever, retriever
@@ -52,8 +54,9 @@ class AnswerOut(BaseModel):
 
 class AskIn(BaseModel):
     question: str = Field(max_length=MAX_QUESTION_CHARS * 2, description="the question")
-    history: list[str] = Field(default_factory=list, max_length=MAX_HISTORY * 10,
-                               description="earlier questions of the conversation as asked, oldest first")
+    history: list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_HISTORY * 10,
+        description=f"earlier questions of the conversation as asked, oldest first (the last {MAX_HISTORY} count)")
 
 
 class DocumentSummary(BaseModel):
@@ -110,7 +113,7 @@ def search(q: str = Query(description="the question"), k: int = Query(5, ge=1, l
     """The k best passages for a question, best first."""
     try:
         passages = r.search(q, k=k)
-    except ValueError as error:
+    except QuestionError as error:
         raise HTTPException(422, detail=str(error).capitalize()) from error
     return [passage_out(p, word_marks(p.text, q)) for p in passages]
 

@@ -48,7 +48,10 @@ def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "
 
     @app.exception_handler(IndexUnavailable)
     def unavailable(request: Request, error: IndexUnavailable):
-        return JSONResponse({"detail": str(error)}, status_code=503)
+        if request.url.path.startswith(("/api/", "/healthz")):
+            return JSONResponse({"detail": str(error)}, status_code=503)
+        return pages.templates.TemplateResponse(request, "error.html", {
+            "title": "No index", "message": str(error)}, status_code=503)
 
     return app
 

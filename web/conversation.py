@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from qa import Answer, Passage, Retriever
 from qa.followup import resolve
+from qa.retriever import MAX_QUESTION_CHARS, QuestionError, check_question
 from web.highlight import answer_mark, passage_marks
 
 
@@ -37,10 +38,11 @@ def document_link(doc_id: str, start: int | None = None, end: int | None = None)
 def ask(r: Retriever, question: str, history: list[str]) -> Turn:
     """Resolve `question` against `history` (earlier questions as asked) and answer it."""
     turn = Turn(question=question.strip())
-    resolved = resolve(question, history)
     try:
-        turn.answer = r.answer(resolved)
-    except ValueError as error:
+        check_question(question)  # as asked: the words a follow-up borrows don't make it longer or non-empty
+        resolved = resolve(question, history)
+        turn.answer = r.answer(resolved[:MAX_QUESTION_CHARS])
+    except QuestionError as error:
         turn.error = str(error).capitalize()
         return turn
     turn.resolved = resolved

@@ -6,6 +6,8 @@ around them, never by inserting markup into the text.
 
 from __future__ import annotations
 
+import re
+
 from markupsafe import Markup, escape
 
 from qa.answering import Answer
@@ -42,13 +44,8 @@ def passage_marks(passage: Passage, answer: Answer, question: str) -> list[tuple
 
 def word_marks(text: str, question: str) -> list[tuple[int, int]]:
     """Every whole-word occurrence in `text` of a topic word of `question` (case-insensitive)."""
-    lowered = text.lower()
-    marks = []
+    marks = set()
     for word in content_words(question):
-        word, at = word.lower(), 0
-        while (at := lowered.find(word, at)) >= 0:
-            end = at + len(word)
-            if (at == 0 or not lowered[at - 1].isalnum()) and (end == len(text) or not lowered[end].isalnum()):
-                marks.append((at, end))
-            at = end
-    return sorted(set(marks))
+        pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
+        marks.update(match.span() for match in pattern.finditer(text))
+    return sorted(marks)

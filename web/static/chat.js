@@ -15,16 +15,19 @@
     return node;
   }
 
-  // `text` with each [start, end) of `marks` wrapped in <mark>, as DOM nodes.
+  // `text` with each [start, end) of `marks` wrapped in <mark>, as DOM nodes. The offsets
+  // count code points (as the server does), so the text is sliced as an array of them.
   function marked(tag, text, marks) {
     const node = el(tag);
+    const points = Array.from(text);
+    const piece = (a, b) => points.slice(a, b).join("");
     let at = 0;
     for (const [start, end] of marks.slice().sort((a, b) => a[0] - b[0])) {
       if (start < at || end <= start) continue;
-      node.append(document.createTextNode(text.slice(at, start)), el("mark", "", text.slice(start, end)));
+      node.append(document.createTextNode(piece(at, start)), el("mark", "", piece(start, end)));
       at = end;
     }
-    node.append(document.createTextNode(text.slice(at)));
+    node.append(document.createTextNode(piece(at)));
     return node;
   }
 
@@ -69,7 +72,7 @@
       const start = data.start - data.sentence_start;
       const source = el("p", "source", "Source: ");
       source.append(link(data.link, data.title || data.doc_id, "source-link"));
-      const sentence = marked("blockquote", data.sentence, [[start, start + data.text.length]]);
+      const sentence = marked("blockquote", data.sentence, [[start, start + Array.from(data.text).length]]);
       sentence.className = "sentence";
       box.append(sentence, source);
       if (data.passages.length) box.append(passages("Supporting passages", data.passages));
@@ -106,7 +109,7 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const question = input.value;
-    if (!question.trim()) return;
+    if (!question.trim() || form.classList.contains("busy")) return;  // one question at a time
     const hint = document.getElementById("hint");
     if (hint) hint.remove();
     const article = turn(question.trim());
