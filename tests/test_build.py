@@ -116,37 +116,60 @@ def test_a_file_that_cannot_be_read_mid_build_is_skipped_and_the_rest_indexed(se
     assert Retriever.open(tmp_path / "index").answer("Who is the Kremlin spokesman?").found
 
 
-BUILD_SCRIPT = "import sys; from qa import build_index; build_index(sys.argv[1], sys.argv[2], progress=False)"
+BUILD_SCRIPT = """import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+from qa import build_index
+build_index(sys.argv[1], sys.argv[2], progress=False)"""
 
 
-def test_a_build_killed_at_any_moment_leaves_the_previous_index_answering(seeds, tmp_path):
+def builder(seeds: Path, index_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", BUILD_SCRIPT, str(seeds), str(index_dir)],
+                            stderr=subprocess.PIPE, text=True)
+
+
+def kill_when(process: subprocess.Popen, line_start: str) -> None:
+    """SIGKILL `process` as soon as it logs a line starting with `line_start`."""
+    for line in process.stderr:
+        if line.startswith(line_start):
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stderr.close()
+
+
+@pytest.mark.parametrize("stage", ["starting", "embedding", "writing index version",
+                                   "switched to index version"])
+def test_a_build_killed_at_any_stage_leaves_a_whole_index_answering(seeds, tmp_path, stage):
     index_dir = tmp_path / "index"
     build_index(seeds, index_dir, progress=False)
     before = live_documents(index_dir)
-    for number in range(40):  # enough new text that a build takes a few seconds
+    for number in range(20):
         (seeds / f"note-{number:02d}.txt").write_text(
             f"Note {number}\n\n" + " ".join(f"Item {number}.{k} was filed by clerk {k} in the archive of "
-                                          f"Westport on day {k}." for k in range(12)))
-    after = before | {f"note-{n:02d}.txt" for n in range(40)}
-    for delay in (0.5, 2.0, 3.5, 5.0, 6.5):
-        builder = subprocess.Popen([sys.executable, "-c", BUILD_SCRIPT, str(seeds), str(index_dir)])
-        time.sleep(delay)
-        builder.send_signal(signal.SIGKILL)
-        builder.wait()
-        assert live_documents(index_dir) in (before, after)  # one whole version, never a mixture
-        answer = Retriever.open(index_dir).answer("Who is the Kremlin spokesman?")
-        assert answer.found and answer.text == "Dmitry Peskov"
-    stats = build_index(seeds, index_dir, progress=False)  # the killed builders' lock is taken over
+                                            f"Westport on day {k}." for k in range(12)))
+    after = before | {f"note-{n:02d}.txt" for n in range(20)}
+    process = builder(seeds, index_dir)
+    if stage == "starting":
+        time.sleep(1.0)  # still importing and reading the seeds: nothing logged yet
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stderr.close()
+    else:
+        kill_when(process, stage)
+    assert live_documents(index_dir) == (after if stage.startswith("switched") else before)
+    answer = Retriever.open(index_dir).answer("Who is the Kremlin spokesman?")
+    assert answer.found and answer.text == "Dmitry Peskov"
+    stats = build_index(seeds, index_dir, progress=False, wait=False)  # the dead builder's lock is free
     assert live_documents(index_dir) == after
-    assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [stats.version]  # leftovers cleaned
+    leftovers = [p.name for p in index_dir.iterdir() if p.name != ".build.lock" and p.name != "CURRENT"]
+    assert leftovers == [stats.version]  # half-written and superseded versions are cleaned up
 
 
 def test_two_builders_at_once_make_one_whole_index(seeds, tmp_path):
     index_dir = tmp_path / "index"
     for number in range(10):
         (seeds / f"note-{number}.txt").write_text(f"Note {number}\n\nClerk {number} filed item {number}.")
-    builders = [subprocess.Popen([sys.executable, "-c", BUILD_SCRIPT, str(seeds), str(index_dir)],
-                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    builders = [builder(seeds, index_dir) for _ in range(2)]
     errors = [b.communicate(timeout=300)[1] for b in builders]
     assert [b.returncode for b in builders] == [0, 0], errors
     assert len(live_documents(index_dir)) == 12
@@ -163,12 +186,20 @@ def test_a_second_builder_that_will_not_wait_names_the_holder(seeds, tmp_path, c
     assert f"another build (pid {os.getpid()}) is running" in capsys.readouterr().err
 
 
-def test_a_stale_lock_file_from_a_dead_process_is_taken_over(seeds, tmp_path):
+def test_a_lock_left_by_a_killed_builder_is_taken_over(seeds, tmp_path):
     index_dir = tmp_path / "index"
-    index_dir.mkdir()
-    (index_dir / ".build.lock").write_text("999999")
-    stats = build_index(seeds, index_dir, progress=False, wait=False)
-    assert stats.documents == 2
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from qa.build import build_lock\n"
+        "with build_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(600)"),
+        str(index_dir)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(BuildLocked, match=f"pid {holder.pid}"):
+        build_index(seeds, index_dir, progress=False, wait=False)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    holder.stdout.close()
+    assert (index_dir / ".build.lock").read_text() == str(holder.pid)  # the stale file is still there
+    assert build_index(seeds, index_dir, progress=False, wait=False).documents == 2
 
 
 def test_watch_rebuilds_when_a_seed_changes(seeds, tmp_path):
@@ -183,12 +214,11 @@ def test_watch_rebuilds_when_a_seed_changes(seeds, tmp_path):
                                        "stop": stop}, daemon=True)
     watcher.start()
     try:
-        time.sleep(0.5)
-        (seeds / "harbour.txt").write_text(HARBOUR)
         deadline = time.monotonic() + 60
         while not built and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert built and built[-1].added == 1
+            (seeds / "harbour.txt").write_text(HARBOUR)  # again until the watcher, once started, sees it
+            time.sleep(1.0)
+        assert built and built[0].added == 1
         assert retriever.answer(QUESTION).text == "$12 million"
     finally:
         stop.set()

@@ -21,13 +21,18 @@ STEADY = "Who is the Kremlin spokesman?"
 WAIT = 90  # seconds a rebuild may take to show (a failure bound, not a speed bar)
 
 
-def wait_for(check, what: str):
+def wait_for(check, what: str, change=lambda: None):
+    """Poll `check` until it holds; `change` (the edit being waited for) is made again every
+    2 s, so an edit made before the watcher started is not lost."""
     deadline = time.monotonic() + WAIT
+    change()
     while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
+        for _ in range(10):
+            result = check()
+            if result:
+                return result
+            time.sleep(0.2)
+        change()
     pytest.fail(f"the server never showed {what}")
 
 
@@ -40,7 +45,6 @@ def live(seeds_dir, tmp_path):
     app = create_app(index_dir, seeds, watch=True)
     open_retriever(app)
     with running(app) as url:
-        time.sleep(0.5)  # let the watcher start
         yield url, seeds
 
 
@@ -67,19 +71,19 @@ def test_answers_and_index_state_follow_the_seeds_without_a_restart(live):
     asker = threading.Thread(target=keep_asking)
     asker.start()
     try:
-        (seeds / "harbour.txt").write_text(HARBOUR)
-        added = wait_for(lambda: (a := ask(url, QUESTION))["found"] and a, "the new document's answer")
+        added = wait_for(lambda: (a := ask(url, QUESTION))["found"] and a, "the new document's answer",
+                         lambda: (seeds / "harbour.txt").write_text(HARBOUR))
         assert added["doc_id"] == "harbour.txt" and added["text"] == "$12 million"
         health = httpx.get(f"{url}/healthz").json()
         assert health["documents"] == 3 and health["version"] != before["version"]
         page = httpx.get(f"{url}/").text
         assert "Harbour report" in page and health["version"] in page
 
-        (seeds / "harbour.txt").write_text(HARBOUR.replace("$12 million", "$15 million"))
-        wait_for(lambda: ask(url, QUESTION)["text"] == "$15 million", "the edited answer")
+        wait_for(lambda: ask(url, QUESTION)["text"] == "$15 million", "the edited answer",
+                 lambda: (seeds / "harbour.txt").write_text(HARBOUR.replace("$12 million", "$15 million")))
 
-        (seeds / "harbour.txt").unlink()
-        wait_for(lambda: not ask(url, QUESTION)["found"], "the answer gone after the delete")
+        wait_for(lambda: not ask(url, QUESTION)["found"], "the answer gone after the delete",
+                 lambda: (seeds / "harbour.txt").unlink(missing_ok=True))
         assert httpx.get(f"{url}/healthz").json()["documents"] == 2
         assert httpx.get(f"{url}/documents/harbour.txt").status_code == 404
     finally:
