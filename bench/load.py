@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -60,27 +61,26 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen:
     raise SystemExit("the server did not come up")
 
 
-async def load(base_url: str, clients: int, seconds: float, think: float) -> tuple[list[float], int]:
+async def load(base_url: str, clients: int, seconds: float, think: float) -> tuple[list[float], Counter]:
     """`clients` concurrent loops over QUESTIONS for `seconds`, pausing `think` seconds
-    after each answer; latencies (s) and error count."""
+    after each answer; latencies (s) and the errors by kind."""
     latencies: list[float] = []
-    errors = 0
+    errors: Counter = Counter()
     stop = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
     async def client(questions) -> None:
-        nonlocal errors
         while time.perf_counter() < stop:
             started = time.perf_counter()
             try:
                 response = await http.get("/api/ask", params={"q": next(questions)})
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies.append(time.perf_counter() - started)
+                error = "" if response.status_code == 200 else f"HTTP {response.status_code}"
+            except httpx.HTTPError as failure:
+                error = type(failure).__name__
+            if error:
+                errors[error] += 1
             else:
-                errors += 1
+                latencies.append(time.perf_counter() - started)
             await asyncio.sleep(think)
 
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
@@ -94,9 +94,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def row(clients: int, think: float, seconds: float, latencies: list[float], errors: int) -> str:
-    return (f"| {clients} | {think:g} s | {seconds:.0f} s | {len(latencies) + errors} | {len(latencies) / seconds:.0f} | "
-            f"{percentile(latencies, 0.5) * 1000:.1f} ms | {percentile(latencies, 0.99) * 1000:.1f} ms | {errors} |")
+def row(clients: int, think: float, seconds: float, latencies: list[float], errors: Counter) -> str:
+    kinds = ", ".join(f"{count} {kind}" for kind, count in errors.items())
+    return (f"| {clients} | {think:g} s | {seconds:.0f} s | {len(latencies) + errors.total()} | {len(latencies) / seconds:.0f} | "
+            f"{percentile(latencies, 0.5) * 1000:.1f} ms | {percentile(latencies, 0.99) * 1000:.1f} ms | "
+            f"{errors.total()}{f' ({kinds})' if kinds else ''} |")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,10 +106,10 @@ def candidate_spans(kind: str, sentence: str, question: str) -> list[tuple[int, 
         return [m.span() for m in COUNT.finditer(sentence)
                 if not any(a <= m.start() < b for a, b in dates)]
     if kind in ("person", "place"):
-        asked = {possessive_stripped(w.lower()) for w in re.findall(r"[\w’'-]+", question)}
+        not_names = NOT_NAMES | {possessive_stripped(w.lower()) for w in re.findall(r"[\w’'-]+", question)}
         spans = []
         for match in CAPITALISED.finditer(sentence):
-            start, end = trim_name(sentence, *match.span(), asked, kind)
+            start, end = trim_name(sentence, *match.span(), not_names, kind)
             if end <= start or (kind == "person" and " " not in sentence[start:end]):
                 continue  # a person is named by two words or more; one capitalised word is as likely a place
             if kind == "place" and spans_cue_first(sentence, start):
@@ -124,12 +124,12 @@ def spans_cue_first(sentence: str, start: int) -> bool:
     return bool(PLACE_CUE.search(sentence[max(0, start - 12):start]))
 
 
-def trim_name(sentence: str, start: int, end: int, asked: set[str], kind: str) -> tuple[int, int]:
-    """Shrink a run of capitalised words to the part that is neither a common word nor asked
-    about; for a person, also not an acronym (US, NATO) or a nationality (Russian, French)."""
+def trim_name(sentence: str, start: int, end: int, not_names: set[str], kind: str) -> tuple[int, int]:
+    """Shrink a run of capitalised words to the part that is not in `not_names` (common words and
+    the question's own); for a person, also not an acronym (US, NATO) or a nationality (Russian)."""
     words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", sentence[start:end])]
     keep = [(a, b) for a, b in words
-            if possessive_stripped(sentence[a:b].lower()) not in NOT_NAMES | asked
+            if possessive_stripped(sentence[a:b].lower()) not in not_names
             and sentence[a].isupper()
             and not (kind == "person" and NOT_A_PERSON.match(possessive_stripped(sentence[a:b])))]
     if not keep:
@@ -186,8 +186,7 @@ def pick_answer(question: str, search: HybridSearch, ranking: Ranking,
     score = ranking.sentence_scores[rows] + CHUNK_WEIGHT * np.array([chunk_score[r] for r in rows])
     texts = [sentence_text(data, r) for r in rows]
     if kind:
-        spans = [ranked_spans(kind, t, question) for t in texts]
-        score += TYPE_BONUS * np.array([bool(s) for s in spans])
+        score += TYPE_BONUS * np.array([bool(candidate_spans(kind, t, question)) for t in texts])
     best = int(np.argmax(score))
     row, text = int(rows[best]), texts[best]
     doc_index, sentence_start, sentence_end, _ = (int(v) for v in data.sentences[row])
@@ -196,7 +195,8 @@ def pick_answer(question: str, search: HybridSearch, ranking: Ranking,
     cosine = max(float(dense[best]), float(ranking.sentence_dense[heading]) if heading >= 0 else -1.0)
     if cosine < MIN_COSINE:
         return no_answer(passages, round(cosine, 4))
-    span = spans[best][0] if kind and spans[best] else None
+    spans = ranked_spans(kind, text, question) if kind else []
+    span = spans[0] if spans else None
     start, end = (sentence_start + span[0], sentence_start + span[1]) if span else (sentence_start, sentence_end)
     return Answer(True, document.text[start:end], document.id, start, end, sentence_start,
                   sentence_end, round(cosine, 4), passages, document.title, text, kind)

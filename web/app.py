@@ -16,6 +16,7 @@ from web import api, pages
 from web.state import open_retriever
 
 STATIC = Path(__file__).parent / "static"
+KEEP_ALIVE_SECONDS = 30
 
 
 def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "seeds",
@@ -75,4 +76,6 @@ def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
     app = create_app(index_dir, seeds_dir, watch=True)
     open_retriever(app)
     print(f"qa serve: answering on http://{host}:{port}/", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # Keep-alive outlasts a burst: under a queue of answers a client's next request must not
+    # race the server closing its idle connection.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)
