@@ -197,3 +197,20 @@ def test_without_javascript_the_chat_works_as_a_plain_form(plain_browser, base_u
     assert len(plain_browser.find_elements(By.CSS_SELECTOR, ".turn")) == 2
     assert "/" == plain_browser.current_url[len(base_url):]  # a POST to /, not an API call
     screenshot(plain_browser, "chat-no-javascript.png")
+
+
+def test_on_a_phone_width_the_chat_fits_and_answers(browser, base_url):
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(base_url + "/")
+        turn = ask(browser, "Who is the Kremlin spokesman?")
+        assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Dmitry Peskov"
+        assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").is_displayed()
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a phone"
+        box = browser.find_element(By.ID, "q")
+        assert box.is_displayed() and box.size["width"] > 150
+        screenshot(browser, "chat-phone.png")
+    finally:
+        browser.set_window_size(1280, 800)
