@@ -1,10 +1,13 @@
 """Build: seeds folder -> a new index version, reusing what has not changed.
 
-Only new and changed documents are cleaned, chunked and embedded; unchanged
-ones keep their stored chunks and vectors; deleted ones drop out. A file whose
+Only new and changed documents are cleaned, chunked and embedded, into one new
+segment; unchanged ones stay where they are, in segments the new version
+shares with the old one; deleted ones drop out of the manifest. A file whose
 size and modification time match the manifest is not read again; any other is
-hashed, and counts as changed only if its sha256 differs. A change of
-model, chunking, cleaning or index format rebuilds everything.
+hashed, and counts as changed only if its sha256 differs. When a version would
+hold more than MAX_SEGMENTS segments, or more dead rows than live ones, all
+its segments are merged into one. A change of model, chunking, cleaning or
+index format rebuilds everything.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from qa import chunking, embedding, index, lexical, sources
 
 log = logging.getLogger(__name__)
 LOCK_FILE = ".build.lock"
+MAX_SEGMENTS = 8
+NEW = "NEW"  # the manifest's name for the segment a build is writing
 
 
 @dataclass
@@ -111,11 +116,11 @@ class TermRows:
 
 @dataclass
 class StoredDocument:
-    """A document with its chunks, sentences, vectors and term counts, ready to be written."""
+    """A document with its chunks, sentences, vectors and term counts, ready for a new segment."""
 
     document: sources.Document
-    chunks: np.ndarray
-    sentences: np.ndarray
+    chunks: np.ndarray              # (start, end) per chunk
+    sentences: np.ndarray           # (start, end, heading) per sentence
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
     chunk_terms: TermRows | None = None
@@ -123,33 +128,20 @@ class StoredDocument:
     file_stat: tuple[int, int] = (-1, -1)  # size and mtime_ns of the file when it was read
 
 
-def previous_documents(index_dir: Path, settings: dict) -> tuple[dict[str, StoredDocument], dict[str, int], str]:
-    """The reusable documents of the live version by id, its BM25 vocabulary, and why
-    nothing is reusable if so."""
+def previous_manifest(index_dir: Path, settings: dict) -> tuple[dict | None, str]:
+    """The live version's manifest if its documents can be kept, else None and why not."""
     if index.current_version(index_dir) is None:
-        return {}, {}, "no index yet"
+        return None, "no index yet"
     try:
-        data = index.load_index(index_dir, expected={}, search_parts=False)
+        manifest = index.read_manifest(index_dir)
     except index.IndexUnavailable:
-        return {}, {}, "the previous index is unreadable"
+        return None, "the previous index is unreadable"
     for key, value in settings.items():
-        if data.manifest.get(key) != value:
-            return {}, {}, f"{key.replace('_', ' ')} changed"
-    numbers = np.arange(len(data.documents) + 1)
-    chunk_bounds = np.searchsorted(data.chunks[:, 0], numbers)        # rows are grouped by document
-    sentence_bounds = np.searchsorted(data.sentences[:, 0], numbers)
-    stored = {}
-    for number, document in enumerate(data.documents):
-        chunk_rows = slice(chunk_bounds[number], chunk_bounds[number + 1])
-        sentence_rows = slice(sentence_bounds[number], sentence_bounds[number + 1])
-        recorded = data.manifest["documents"].get(document.id, {})
-        stored[document.id] = StoredDocument(
-            document, data.chunks[chunk_rows, 1:], data.sentences[sentence_rows, 1:],
-            data.chunk_vectors[chunk_rows], data.sentence_vectors[sentence_rows],
-            TermRows(data.chunk_terms, chunk_rows.start, chunk_rows.stop),
-            TermRows(data.sentence_terms, sentence_rows.start, sentence_rows.stop),
-            (recorded.get("size", -1), recorded.get("mtime_ns", -1)))
-    return stored, data.vocabulary, ""
+        if manifest.get(key) != value:
+            return None, f"{key.replace('_', ' ')} changed"
+    if not isinstance(manifest.get("segments"), dict):
+        return None, "the previous index is unreadable"
+    return manifest, ""
 
 
 def chunk_new(document: sources.Document, file_stat: tuple[int, int]) -> tuple[StoredDocument, list[str]]:
@@ -161,6 +153,13 @@ def chunk_new(document: sources.Document, file_stat: tuple[int, int]) -> tuple[S
     empty = np.zeros((0, embedding.DIMENSION), dtype=np.float32)
     texts = [c.text for c in chunks] + [s.text for s in sentences]
     return StoredDocument(document, chunk_rows, sentence_rows, empty, empty, file_stat=file_stat), texts
+
+
+def manifest_entry(stored: StoredDocument) -> dict:
+    """What the manifest records of a document written into the new segment."""
+    return {"sha256": stored.document.sha256, "title": stored.document.title,
+            "size": stored.file_stat[0], "mtime_ns": stored.file_stat[1], "segment": NEW,
+            "chunks": len(stored.chunks), "sentences": len(stored.sentences)}
 
 
 def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index",
@@ -177,55 +176,45 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
     settings = index_settings()
     stats = BuildStats()
     with build_lock(index_dir, wait):
-        previous, vocabulary, stats.full_rebuild = previous_documents(index_dir, settings)
-        current: dict[str, StoredDocument] = {}
+        previous, stats.full_rebuild = previous_manifest(index_dir, settings)
+        known = previous["documents"] if previous else {}
+        kept: dict[str, dict] = {}
         to_embed: list[tuple[StoredDocument, list[str]]] = []
         for path in sources.source_files(seeds_dir):
             doc_id = sources.document_id(path, seeds_dir)
-            old = previous.get(doc_id)
+            old = known.get(doc_id)
             try:
                 file_stat = sources.file_stat(path)
-                if old and old.file_stat == file_stat:  # same size and mtime: not read again
-                    current[doc_id] = old
-                    stats.unchanged += 1
+                if old and (old.get("size"), old.get("mtime_ns")) == file_stat:  # not read again
+                    kept[doc_id] = old
                     continue
                 data = sources.read_bytes(path)
-                if old and old.document.sha256 == sources.sha256_of(data):
-                    old.file_stat = file_stat
-                    current[doc_id] = old
-                    stats.unchanged += 1
+                if old and old["sha256"] == sources.sha256_of(data):
+                    kept[doc_id] = {**old, "size": file_stat[0], "mtime_ns": file_stat[1]}
                     continue
-                new = chunk_new(sources.parse_document(data, doc_id, str(path)), file_stat)
+                to_embed.append(chunk_new(sources.parse_document(data, doc_id, str(path)), file_stat))
+                stats.changed += bool(old)
+                stats.added += not old
             except sources.SourceError as error:
                 if not path.exists():
                     continue  # deleted while we looked: removed like any deleted file
-                kept = " (its previous version stays indexed)" if old else ""
-                log.warning("skipped %s%s", error, kept)
-                stats.skipped.append(f"{error}{kept}")
+                kept_text = " (its previous version stays indexed)" if old else ""
+                log.warning("skipped %s%s", error, kept_text)
+                stats.skipped.append(f"{error}{kept_text}")
                 if old:
-                    current[doc_id] = old
-                continue
-            current[doc_id] = new[0]
-            to_embed.append(new)
-            if old:
-                stats.changed += 1
-            else:
-                stats.added += 1
-        stats.removed = len(set(previous) - set(current))
-        if not to_embed and not stats.removed and previous and len(current) == len(previous):
-            stats.version = index.read_manifest(index_dir)["version"]
+                    kept[doc_id] = old
+        stats.unchanged = len(kept) - sum(1 for e in stats.skipped if "stays indexed" in e)
+        stats.removed = len(set(known) - set(kept) - {s.document.id for s, _ in to_embed})
+        if previous and not to_embed and not stats.removed:
+            stats.version = previous["version"]
         else:
-            log.info("embedding %d texts of %d new or changed documents",
-                     sum(len(texts) for _, texts in to_embed), len(to_embed))
             embed_new(to_embed, stats, progress)
-            count_new_terms(to_embed, vocabulary)
-            stats.version = write(index_dir, settings, current, vocabulary, stats)
+            stats.version = write(index_dir, settings, previous, kept, to_embed, stats)
             log.info("switched to index version %s", stats.version)
         index.remove_old_versions(index_dir)
-    ordered = current.values()
-    stats.documents = len(current)
-    stats.chunks = sum(len(d.chunks) for d in ordered)
-    stats.sentences = sum(len(d.sentences) for d in ordered)
+    counts = index.read_manifest(index_dir)["counts"]
+    stats.documents, stats.chunks, stats.sentences = (counts["documents"], counts["chunks"],
+                                                      counts["sentences"])
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -234,6 +223,7 @@ def embed_new(to_embed: list[tuple[StoredDocument, list[str]]], stats: BuildStat
               progress: bool) -> None:
     """Embed the chunks and sentences of every new or changed document in one batch run."""
     texts = [text for _, doc_texts in to_embed for text in doc_texts]
+    log.info("embedding %d texts of %d new or changed documents", len(texts), len(to_embed))
     started = time.perf_counter()
     vectors = embedding.embed(texts, progress=progress)
     stats.embed_seconds = time.perf_counter() - started
@@ -246,10 +236,9 @@ def embed_new(to_embed: list[tuple[StoredDocument, list[str]]], stats: BuildStat
         offset += n_chunks + n_sentences
 
 
-def count_new_terms(to_embed: list[tuple[StoredDocument, list[str]]], vocabulary: dict[str, int]) -> None:
+def count_new_terms(new_documents: list[StoredDocument], vocabulary: dict[str, int]) -> None:
     """Count the BM25 terms of the chunks and sentences of every new or changed document."""
-    new_documents = [stored for stored, _ in to_embed]
-    for part, field in (("chunks", "chunk_terms"), ("sentences", "sentence_terms")):
+    for part, field_name in (("chunks", "chunk_terms"), ("sentences", "sentence_terms")):
         texts = []
         for stored in new_documents:
             text = stored.document.text
@@ -258,7 +247,7 @@ def count_new_terms(to_embed: list[tuple[StoredDocument, list[str]]], vocabulary
         first = 0
         for stored in new_documents:
             stop = first + len(getattr(stored, part))
-            setattr(stored, field, TermRows(matrix, first, stop))
+            setattr(stored, field_name, TermRows(matrix, first, stop))
             first = stop
 
 
@@ -273,37 +262,86 @@ def stack_terms(pieces: list[TermRows], width: int) -> sparse.csr_matrix:
     return sparse.vstack(widened, format="csr")[rows]
 
 
-def write(index_dir: Path, settings: dict, current: dict[str, StoredDocument],
-          vocabulary: dict[str, int], stats: BuildStats) -> str:
-    """Write the documents of `current` as a new live version; returns its name."""
-    ordered = [current[doc_id] for doc_id in sorted(current)]
+def make_segment(documents: list[StoredDocument], vocabulary: dict[str, int]) -> index.Segment:
+    """A segment of `documents` (sorted by id) whose term counts index `vocabulary`."""
+    ordered = sorted(documents, key=lambda d: d.document.id)
 
-    def rows(part: str) -> np.ndarray:
-        arrays = [np.column_stack([np.full(len(getattr(d, part)), n, dtype=np.int64),
-                                   getattr(d, part)]) for n, d in enumerate(ordered)]
-        width = 3 if part == "chunks" else 4
+    def rows(part: str, width: int) -> np.ndarray:
+        arrays = [np.column_stack([np.full(len(getattr(d, part)), n, dtype=np.int64), getattr(d, part)])
+                  for n, d in enumerate(ordered)]
         return np.concatenate(arrays) if arrays else np.zeros((0, width), dtype=np.int64)
 
     def vectors(part: str) -> np.ndarray:
         arrays = [getattr(d, part) for d in ordered]
-        return (np.concatenate(arrays) if arrays
-                else np.zeros((0, embedding.DIMENSION), dtype=np.float32))
+        return np.concatenate(arrays) if arrays else np.zeros((0, embedding.DIMENSION), dtype=np.float32)
 
+    return index.Segment(
+        documents=[d.document for d in ordered], chunks=rows("chunks", 3), sentences=rows("sentences", 4),
+        chunk_vectors=vectors("chunk_vectors"), sentence_vectors=vectors("sentence_vectors"),
+        vocabulary=vocabulary,
+        chunk_terms=stack_terms([d.chunk_terms for d in ordered], len(vocabulary)),
+        sentence_terms=stack_terms([d.sentence_terms for d in ordered], len(vocabulary)))
+
+
+def stored_documents(data: index.IndexData, kept: dict[str, dict]) -> list[StoredDocument]:
+    """The `kept` documents of a loaded version with their rows, to be written again."""
+    numbers = np.arange(len(data.documents) + 1)
+    chunk_bounds = np.searchsorted(data.chunks[:, 0], numbers)        # rows are grouped by document
+    sentence_bounds = np.searchsorted(data.sentences[:, 0], numbers)
+    stored = []
+    for number, document in enumerate(data.documents):
+        if document.id not in kept:
+            continue
+        chunk_rows = slice(chunk_bounds[number], chunk_bounds[number + 1])
+        sentence_rows = slice(sentence_bounds[number], sentence_bounds[number + 1])
+        entry = kept[document.id]
+        stored.append(StoredDocument(
+            document, data.chunks[chunk_rows, 1:], data.sentences[sentence_rows, 1:],
+            data.chunk_vectors[chunk_rows], data.sentence_vectors[sentence_rows],
+            TermRows(data.chunk_terms, chunk_rows.start, chunk_rows.stop),
+            TermRows(data.sentence_terms, sentence_rows.start, sentence_rows.stop),
+            (entry.get("size", -1), entry.get("mtime_ns", -1))))
+    return stored
+
+
+def needs_merge(previous: dict, kept: dict[str, dict], adds_segment: bool) -> bool:
+    """Whether the kept segments (plus a new one) should be merged into one."""
+    segments = {entry["segment"] for entry in kept.values()}
+    live = sum(entry["chunks"] + entry["sentences"] for entry in kept.values())
+    total = sum(previous["segments"][name]["chunks"] + previous["segments"][name]["sentences"]
+                for name in segments)
+    return len(segments) + adds_segment > MAX_SEGMENTS or total - live > live
+
+
+def write(index_dir: Path, settings: dict, previous: dict | None, kept: dict[str, dict],
+          to_embed: list[tuple[StoredDocument, list[str]]], stats: BuildStats) -> str:
+    """Write the kept and the new documents as a new live version; returns its name."""
+    new_documents = [stored for stored, _ in to_embed]
+    documents = dict(kept)
+    if previous and kept and needs_merge(previous, kept, bool(new_documents)):
+        log.info("merging %d segments into one", len({e["segment"] for e in kept.values()}))
+        data = index.load_index(index_dir, expected={}, search_parts=False)
+        vocabulary = data.vocabulary
+        new_documents = stored_documents(data, kept) + new_documents
+        kept_segments: list[str] = []
+    else:
+        vocabulary = {}
+        kept_segments = [name for name in (previous or {}).get("segments", {})
+                         if any(entry["segment"] == name for entry in kept.values())]
+    fresh = [stored for stored, _ in to_embed]
+    count_new_terms(fresh, vocabulary)
+    documents.update({stored.document.id: manifest_entry(stored) for stored in new_documents})
+    segment = make_segment(new_documents, vocabulary) if new_documents or not kept_segments else None
+    chunks = sum(entry["chunks"] for entry in documents.values())
     manifest = {
         **settings,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "documents": {d.document.id: {"sha256": d.document.sha256, "title": d.document.title,
-                                      "size": d.file_stat[0], "mtime_ns": d.file_stat[1]}
-                      for d in ordered},
-        "counts": {"documents": len(ordered), "chunks": int(sum(len(d.chunks) for d in ordered)),
-                   "sentences": int(sum(len(d.sentences) for d in ordered))},
-        "faiss": "HNSW" if sum(len(d.chunks) for d in ordered) >= index.HNSW_MIN_CHUNKS else "flat",
+        "segments": (previous or {}).get("segments", {}),
+        "documents": dict(sorted(documents.items())),
+        "counts": {"documents": len(documents), "chunks": chunks,
+                   "sentences": sum(entry["sentences"] for entry in documents.values())},
+        "faiss": "HNSW" if chunks >= index.HNSW_MIN_CHUNKS else "flat",
         "last_build": {k: getattr(stats, k) for k in ("added", "changed", "removed", "unchanged")},
     }
-    log.info("writing index version of %d documents", len(ordered))
-    folder = index.write_version(
-        index_dir, manifest, [d.document for d in ordered], rows("chunks"), rows("sentences"),
-        vectors("chunk_vectors"), vectors("sentence_vectors"), vocabulary,
-        stack_terms([d.chunk_terms for d in ordered], len(vocabulary)),
-        stack_terms([d.sentence_terms for d in ordered], len(vocabulary)))
-    return folder.name
+    log.info("writing index version of %d documents", len(documents))
+    return index.write_version(index_dir, manifest, segment, kept_segments).name

@@ -233,5 +233,47 @@ def test_a_large_corpus_gets_an_hnsw_index_that_answers_the_same(seeds, tmp_path
     manifest = json.loads((current_version(tmp_path / "index") / "manifest.json").read_text())
     assert stats.chunks >= 10 and manifest["faiss"] == "HNSW"
     retriever = Retriever.open(tmp_path / "index")
-    assert "HNSW" in type(retriever._search.data.faiss_index).__name__
+    assert all("HNSW" in type(i).__name__ for i in retriever._search.data.faiss_index.indexes)
+    assert retriever.answer("Who is the Kremlin spokesman?").text == "Dmitry Peskov"
+
+
+def segments_of(index_dir: Path) -> list[str]:
+    return list(json.loads((current_version(index_dir) / "manifest.json").read_text())["segments"])
+
+
+def test_a_change_writes_one_small_segment_and_shares_the_rest(seeds, tmp_path):
+    index_dir = tmp_path / "index"
+    build_index(seeds, index_dir, progress=False)
+    (base,) = segments_of(index_dir)
+    (seeds / "harbour.txt").write_text(HARBOUR)
+    build_index(seeds, index_dir, progress=False)
+    assert segments_of(index_dir)[0] == base and len(segments_of(index_dir)) == 2
+    (seeds / "harbour.txt").write_text(HARBOUR.replace("$12 million", "$15 million"))
+    build_index(seeds, index_dir, progress=False)
+    base_vectors = current_version(index_dir) / base / "sentence_vectors.npy"
+    assert base in segments_of(index_dir) and base_vectors.stat().st_nlink == 1  # old versions gone
+    retriever = Retriever.open(index_dir)
+    passages = retriever.search("Eastport harbour repairs cost", k=100)
+    assert len(passages) == retriever.manifest["counts"]["chunks"]
+    for passage in passages:  # the edited document's old copy is dead: never returned
+        assert retriever.document(passage.doc_id).text[passage.start:passage.end] == passage.text
+        assert "$12 million" not in passage.text
+    assert retriever.answer(QUESTION).text == "$15 million"
+
+
+def test_too_many_segments_are_merged_into_one(seeds, tmp_path, monkeypatch):
+    from qa import build
+
+    monkeypatch.setattr(build, "MAX_SEGMENTS", 2)
+    index_dir = tmp_path / "index"
+    build_index(seeds, index_dir, progress=False)
+    (seeds / "harbour.txt").write_text(HARBOUR)
+    build_index(seeds, index_dir, progress=False)
+    assert len(segments_of(index_dir)) == 2
+    (seeds / "note.txt").write_text("Note\n\nClerk Ada Brook filed the ferry report on 4 June.")
+    stats = build_index(seeds, index_dir, progress=False)
+    assert len(segments_of(index_dir)) == 1 and stats.added == 1 and stats.embedded_texts < 10
+    retriever = Retriever.open(index_dir)
+    assert retriever.answer(QUESTION).text == "$12 million"
+    assert "Ada Brook" in retriever.answer("Who filed the ferry report?").text
     assert retriever.answer("Who is the Kremlin spokesman?").text == "Dmitry Peskov"

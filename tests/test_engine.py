@@ -36,7 +36,7 @@ def test_the_manifest_records_model_dimension_and_each_documents_hash(index_dir)
     assert manifest["dimension"] == 384
     assert set(manifest["documents"]) == {ARENA, STALL}
     assert all(len(d["sha256"]) == 64 for d in manifest["documents"].values())
-    assert manifest["built_at"] and manifest["format_version"] == 1
+    assert manifest["built_at"] and manifest["format_version"] == 2
 
 
 @pytest.mark.parametrize("question, doc_id, expected", SEED_QUESTIONS)
@@ -139,6 +139,12 @@ def index_copy(index_dir, tmp_path):
     return copy
 
 
+def segment_folder(index_dir):
+    """The one segment of a freshly built index."""
+    (folder,) = [p for p in current_version(index_dir).iterdir() if p.is_dir()]
+    return folder
+
+
 @pytest.mark.parametrize("damaged, damage", [
     ("chunks.faiss", b"not a faiss index"),
     ("manifest.json", b"{ truncated"),
@@ -146,14 +152,14 @@ def index_copy(index_dir, tmp_path):
     ("documents.json", b"[]"),
 ])
 def test_a_corrupt_index_file_says_to_rebuild(index_copy, damaged, damage):
-    (current_version(index_copy) / damaged).write_bytes(damage)
+    folder = current_version(index_copy) if damaged == "manifest.json" else segment_folder(index_copy)
+    (folder / damaged).write_bytes(damage)
     with pytest.raises(IndexUnavailable, match="corrupt.*run `qa index`"):
         Retriever.open(index_copy)
 
 
 def test_vectors_that_do_not_match_the_chunks_are_caught(index_copy):
-    folder = current_version(index_copy)
-    np.save(folder / "sentence_vectors.npy", np.zeros((3, 384), dtype=np.float32))
+    np.save(segment_folder(index_copy) / "sentence_vectors.npy", np.zeros((3, 384), dtype=np.float32))
     with pytest.raises(IndexUnavailable, match="sentence vectors"):
         Retriever.open(index_copy)
 
