@@ -206,13 +206,12 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
         stats.unchanged = len(kept) - sum(1 for e in stats.skipped if "stays indexed" in e)
         stats.removed = len(set(known) - set(kept) - {s.document.id for s, _ in to_embed})
         if previous and not to_embed and not stats.removed:
-            stats.version = previous["version"]
+            stats.version, counts = previous["version"], previous["counts"]
         else:
             embed_new(to_embed, stats, progress)
-            stats.version = write(index_dir, settings, previous, kept, to_embed, stats)
+            stats.version, counts = write(index_dir, settings, previous, kept, to_embed, stats)
             log.info("switched to index version %s", stats.version)
         index.remove_old_versions(index_dir)
-    counts = index.read_manifest(index_dir)["counts"]
     stats.documents, stats.chunks, stats.sentences = (counts["documents"], counts["chunks"],
                                                       counts["sentences"])
     stats.seconds = time.perf_counter() - started
@@ -314,8 +313,8 @@ def needs_merge(previous: dict, kept: dict[str, dict], adds_segment: bool) -> bo
 
 
 def write(index_dir: Path, settings: dict, previous: dict | None, kept: dict[str, dict],
-          to_embed: list[tuple[StoredDocument, list[str]]], stats: BuildStats) -> str:
-    """Write the kept and the new documents as a new live version; returns its name."""
+          to_embed: list[tuple[StoredDocument, list[str]]], stats: BuildStats) -> tuple[str, dict]:
+    """Write the kept and the new documents as a new live version; returns its name and counts."""
     new_documents = [stored for stored, _ in to_embed]
     documents = dict(kept)
     if previous and kept and needs_merge(previous, kept, bool(new_documents)):
@@ -344,4 +343,4 @@ def write(index_dir: Path, settings: dict, previous: dict | None, kept: dict[str
         "last_build": {k: getattr(stats, k) for k in ("added", "changed", "removed", "unchanged")},
     }
     log.info("writing index version of %d documents", len(documents))
-    return index.write_version(index_dir, manifest, segment, kept_segments).name
+    return index.write_version(index_dir, manifest, segment, kept_segments).name, manifest["counts"]

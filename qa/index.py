@@ -96,6 +96,8 @@ class SegmentSearch:
         """The `n` best live chunks for one query, as FAISS answers: (scores, rows), each (1, n)."""
         scores, rows = [], []
         for index, to_version in zip(self.indexes, self.to_version):
+            if index.ntotal == 0:
+                continue
             dead = int((to_version < 0).sum())
             found_scores, found = index.search(queries, min(index.ntotal, n + dead))
             mapped = np.where(found[0] >= 0, to_version[np.maximum(found[0], 0)], -1)
