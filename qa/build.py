@@ -91,7 +91,7 @@ def build_lock(index_dir: Path, wait: bool = True):
             lock.seek(0)
             holder = lock.read().strip() or "unknown"
             if not wait:
-                raise BuildLocked(f"another build (pid {holder}) is running on {index_dir}/")
+                raise BuildLocked(f"another build (pid {holder}) is running on {index_dir}/") from None
             log.warning("waiting for the build by pid %s on %s/ to finish", holder, index_dir)
             fcntl.flock(lock, fcntl.LOCK_EX)
         lock.seek(0)
@@ -179,6 +179,7 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
         previous, stats.full_rebuild = previous_manifest(index_dir, settings)
         known = previous["documents"] if previous else {}
         kept: dict[str, dict] = {}
+        kept_unreadable = 0  # kept at their last good version
         to_embed: list[tuple[StoredDocument, list[str]]] = []
         for path in sources.source_files(seeds_dir):
             doc_id = sources.document_id(path, seeds_dir)
@@ -203,7 +204,8 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
                 stats.skipped.append(f"{error}{kept_text}")
                 if old:
                     kept[doc_id] = old
-        stats.unchanged = len(kept) - sum(1 for e in stats.skipped if "stays indexed" in e)
+                    kept_unreadable += 1
+        stats.unchanged = len(kept) - kept_unreadable
         stats.removed = len(set(known) - set(kept) - {s.document.id for s, _ in to_embed})
         if previous and not to_embed and not stats.removed:
             stats.version, counts = previous["version"], previous["counts"]
