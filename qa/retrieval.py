@@ -79,7 +79,7 @@ class HybridSearch:
 
     def __init__(self, data: IndexData):
         self.data = data
-        self.doc_ids = [d.id for d in data.documents]
+        self.document_numbers = {d.id: n for n, d in enumerate(data.documents)}
         self.chunk_sentences = self._sentence_ranges()
         self.section_headings = self._section_headings()
         self.acronyms = acronyms(d.text for d in data.documents)

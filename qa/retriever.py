@@ -87,11 +87,11 @@ class Retriever:
 
     def document(self, doc_id: str) -> Document:
         """The indexed document `doc_id` (title, clean text); `KeyError` if there is none."""
-        data = self._search.data
-        for document in data.documents:
-            if document.id == doc_id:
-                return document
-        raise KeyError(f"no document {doc_id!r} in the index")
+        search = self._search
+        number = search.document_numbers.get(doc_id)
+        if number is None:
+            raise KeyError(f"no document {doc_id!r} in the index")
+        return search.data.documents[number]
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         """The `k` best passages for `question`, best first."""
