@@ -8,7 +8,7 @@ from pathlib import Path
 
 from qa import answering, embedding, index
 from qa.answering import Answer
-from qa.retrieval import HybridSearch, Passage
+from qa.retrieval import HybridSearch, Passage, Ranking
 from qa.sources import Document
 
 MAX_QUESTION_CHARS = 2000
@@ -95,15 +95,17 @@ class Retriever:
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         """The `k` best passages for `question`, best first."""
-        question, k = check_question(question), check_k(k)
-        search = self._search
-        ranking = search.rank(question, embedding.embed_query(question))
-        return [search.passage(c, s) for c, s in zip(ranking.chunks[:k], ranking.scores[:k])]
+        return self._ranked(question, k)[2]
 
     def answer(self, question: str, k: int = 5) -> Answer:
         """The extractive answer to `question`, with the `k` best passages behind it."""
+        question = check_question(question)
+        search, ranking, passages = self._ranked(question, k)
+        return answering.pick_answer(question, search, ranking, passages)
+
+    def _ranked(self, question: str, k: int) -> tuple[HybridSearch, Ranking, list[Passage]]:
+        """One index version (held for the whole query), its ranking and top `k` passages."""
         question, k = check_question(question), check_k(k)
         search = self._search
         ranking = search.rank(question, embedding.embed_query(question))
-        passages = [search.passage(c, s) for c, s in zip(ranking.chunks[:k], ranking.scores[:k])]
-        return answering.pick_answer(question, search, ranking, passages)
+        return search, ranking, [search.passage(c, s) for c, s in zip(ranking.chunks[:k], ranking.scores[:k])]
