@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test bench browser clean
+.PHONY: setup run test test-fast lint bench browser clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,13 @@ browser:
 
 test: setup browser
 	$(VENV)/bin/pytest
+
+test-fast: setup
+	$(VENV)/bin/pytest -m "not slow" -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) -m pip install --quiet -e '.[test,bench]'

@@ -3,7 +3,7 @@
     python -m bench.abstain [--seeds seeds]
 
 Prints each question's evidence (the cosine that `answer()` compares with
-MIN_COSINE) and whether it was answered, then the share answered per list.
+`min_evidence`) and whether it was answered, then the share answered per list.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from qa import Retriever, build_index
-from qa.answering import MIN_COSINE
+from qa.settings import DEFAULT
 
 ANSWERED_BY_SEEDS = [
     "Who met in Miami?", "How big is the EU loan?", "Where did the US and Russian envoys meet?",
@@ -42,12 +42,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         build_index(args.seeds, Path(work), progress=False)
         retriever = Retriever.open(Path(work))
-        print(f"threshold: cosine >= {MIN_COSINE}")
+        print(f"threshold: cosine >= {DEFAULT.answering.min_evidence}")
         for name, questions in (("answered by the seeds", ANSWERED_BY_SEEDS), ("not in the seeds", NOT_IN_SEEDS)):
             answers = [retriever.answer(q) for q in questions]
             print(f"\n| {name} | evidence | answered |\n|---|---|---|")
-            for question, answer in sorted(zip(questions, answers), key=lambda qa: qa[1].score):
-                print(f"| {question} | {answer.score:.3f} | {'yes' if answer.found else 'no'} |")
+            for question, answer in sorted(zip(questions, answers, strict=True), key=lambda pair: pair[1].evidence):
+                print(f"| {question} | {answer.evidence:.3f} | {'yes' if answer.found else 'no'} |")
             print(f"\nanswered: {sum(a.found for a in answers)}/{len(answers)}")
 
 

@@ -74,7 +74,8 @@ def main() -> None:
         write_corpus(warm / "seeds", 2)  # the model loads on the first build: not charged to a row
         build_index(warm / "seeds", warm / "index", progress=False)
         rows = [measure(size, Path(work)) for size in args.sizes]
-    print("| documents | chunks | full build (s) | edit 1 doc (s) | add 1 doc (s) | delete 1 doc (s) | nothing changed (s) |")
+    print("| documents | chunks | full build (s) | edit 1 doc (s) | add 1 doc (s) | delete 1 doc (s) "
+          "| nothing changed (s) |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['documents']:,} | {row['chunks']:,} | {row['full_s']:.1f} | {row['edit_s']:.2f} | "

@@ -96,7 +96,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def row(clients: int, think: float, seconds: float, latencies: list[float], errors: Counter) -> str:
     kinds = ", ".join(f"{count} {kind}" for kind, count in errors.items())
-    return (f"| {clients} | {think:g} s | {seconds:.0f} s | {len(latencies) + errors.total()} | {len(latencies) / seconds:.0f} | "
+    return (f"| {clients} | {think:g} s | {seconds:.0f} s | {len(latencies) + errors.total()} "
+            f"| {len(latencies) / seconds:.0f} | "
             f"{percentile(latencies, 0.5) * 1000:.1f} ms | {percentile(latencies, 0.99) * 1000:.1f} ms | "
             f"{errors.total()}{f' ({kinds})' if kinds else ''} |")
 

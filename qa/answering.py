@@ -1,31 +1,30 @@
-"""Answering: ranked chunks -> the best sentence and, inside it, the minimal span.
+"""Answering: `Candidates` -> the best sentence and, inside it, the minimal span.
 
 Sentences of the top chunks are scored by their own cosine + BM25 match with
 the question (from retrieval), their chunk's fused score, and whether they
 hold the kind of thing the question asks for (a number for "how many", a
-date for "when", a name for "who"). The answer is a slice of
-the document: it carries offsets, never rewritten text.
+date for "when", a name for "who"). The answer is a slice of the document:
+it carries offsets, never rewritten text. Its `evidence` is the cosine of the
+picked sentence (or of its section heading) with the question; below
+`min_evidence` the sources are taken not to say (on the seeds, questions
+they answer score 0.38 to 0.79, general-knowledge ones -0.02 to 0.30:
+bench/abstain.py prints both lists).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index import IndexData
+from qa.candidates import Candidates
 from qa.lexical import stemmer, tokenize
-from qa.retrieval import HybridSearch, Passage, Ranking
-
-ANSWER_CHUNKS = 8          # sentences are picked from this many top chunks
-CHUNK_WEIGHT = 0.5         # how much a sentence's chunk score adds to its own
-TYPE_BONUS = 0.1           # added when the sentence holds what the question asks for
-# Evidence needed to answer at all: the cosine of the best sentence (or of the
-# heading of its section) with the question.
-# On the seeds, questions they answer score 0.38 to 0.79 and general-knowledge
-# questions they don't score -0.02 to 0.30 (bench/abstain.py prints both lists).
-MIN_COSINE = 0.35
+from qa.retrieval import Passage
+from qa.settings import DEFAULT, AnsweringSettings
+from qa.sources import Document
 
 MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
          r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
@@ -34,7 +33,8 @@ NUMBER_WORDS = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twe
                 r"dozens?|hundreds|thousands|millions)")
 NUMBER = rf"(?:\d[\d,]*(?:\.\d+)?|{NUMBER_WORDS}(?:[- ]{NUMBER_WORDS})*)"
 SCALE = r"(?:\s?(?:million|billion|trillion|bn|m|k)\b)?"
-APPROX = r"(?:(?:approximately|about|around|roughly|nearly|almost|some|over|more than|fewer than|less than|at least|up to|an estimated)\s)?"
+APPROX = (r"(?:(?:approximately|about|around|roughly|nearly|almost|some|over|more than|fewer than|less than"
+          r"|at least|up to|an estimated)\s)?")
 MONEY = re.compile(
     rf"(?:[$€£¥]\s?\d[\d,]*(?:\.\d+)?{SCALE}"
     rf"|\d[\d,]*(?:\.\d+)?{SCALE}\s(?:dollars|euros|pounds|yen|USD|EUR|GBP))"
@@ -55,32 +55,38 @@ NOT_NAMES = frozenset("""the a an this that these those it its he she they we i 
 
 QUESTION_TYPES = [  # (type, pattern over the lower-cased question), first match wins
     ("percent", re.compile(r"\bwhat (?:percent|percentage|share)\b")),
-    ("money", re.compile(r"\bhow (?:much|big|large)\b|\bwhat (?:amount|sum)\b|\bwhat (?:is|was|were|are) the (?:cost|price|value|size|amount)\b")),
+    ("money", re.compile(r"\bhow (?:much|big|large)\b|\bwhat (?:amount|sum)\b"
+                         r"|\bwhat (?:is|was|were|are) the (?:cost|price|value|size|amount)\b")),
     ("count", re.compile(r"\bhow (?:many|often)\b|\bwhat number\b|\bnumber of\b")),
-    ("date", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|decade|century|time)\b|\bhow long ago\b")),
-    ("person", re.compile(r"\bwho(?:m|se)?\b|\b(?:which|what) (?:person|people|man|woman|leader|official|envoy|spokes\w*)\b")),
-    ("place", re.compile(r"\bwhere\b|\b(?:what|which|in what) (?:city|country|place|region|state|town|village|location|county|river|area|continent)\b")),
+    ("date", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|decade|century|time)\b"
+                        r"|\bhow long ago\b")),
+    ("person", re.compile(r"\bwho(?:m|se)?\b"
+                          r"|\b(?:which|what) (?:person|people|man|woman|leader|official|envoy|spokes\w*)\b")),
+    ("place", re.compile(r"\bwhere\b|\b(?:what|which|in what) (?:city|country|place|region|state|town|village"
+                         r"|location|county|river|area|continent)\b")),
 ]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Answer:
     """An extractive answer: `text` is `document.text[start:end]` of document `doc_id`,
     inside the sentence `[sentence_start, sentence_end)`. `found` is false when the
-    sources do not hold an answer; `passages` are the supporting (or closest) chunks."""
+    sources do not hold an answer; `passages` are the supporting (or closest) chunks.
+    `resolved` is the question as answered (a follow-up reads in its history)."""
 
     found: bool
-    text: str
-    doc_id: str | None
-    start: int
-    end: int
-    sentence_start: int
-    sentence_end: int
-    score: float
-    passages: list[Passage] = field(default_factory=list)
+    text: str = ""
+    doc_id: str | None = None
     title: str = ""
+    start: int = 0
+    end: int = 0
     sentence: str = ""
+    sentence_start: int = 0
+    sentence_end: int = 0
+    evidence: float = 0.0
     question_type: str = ""
+    passages: tuple[Passage, ...] = ()
+    resolved: str = ""
 
 
 def question_type(question: str) -> str:
@@ -124,7 +130,7 @@ def spans_cue_first(sentence: str, start: int) -> bool:
     return bool(PLACE_CUE.search(sentence[max(0, start - 12):start]))
 
 
-def trim_name(sentence: str, start: int, end: int, not_names: set[str], kind: str) -> tuple[int, int]:
+def trim_name(sentence: str, start: int, end: int, not_names: AbstractSet[str], kind: str) -> tuple[int, int]:
     """Shrink a run of capitalised words to the part that is not in `not_names` (common words and
     the question's own); for a person, also not an acronym (US, NATO) or a nationality (Russian)."""
     words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", sentence[start:end])]
@@ -168,45 +174,37 @@ def ranked_spans(kind: str, sentence: str, question: str) -> list[tuple[int, int
     return [(span[0], span[1], distance) for distance, _, span in ranked]
 
 
-def pick_answer(question: str, search: HybridSearch, ranking: Ranking,
-                passages: list[Passage]) -> Answer:
-    """The best sentence of the top chunks and the span inside it, or a no-answer."""
-    data, chunk_sentences = search.data, search.chunk_sentences
+def pick_answer(question: str, candidates: Candidates, document_at: Callable[[int], Document],
+                passages: list[Passage], settings: AnsweringSettings = DEFAULT.answering) -> Answer:
+    """The best sentence of the top candidate chunks and the span inside it, or a no-answer.
+    `document_at` gives the document a row's `doc` number names."""
     kind = question_type(question)
-    top = ranking.chunks[:ANSWER_CHUNKS]
-    chunk_score = {}
-    for chunk, score in zip(top, ranking.scores[:ANSWER_CHUNKS]):
-        first, last = chunk_sentences[chunk]
-        for row in range(first, last):
-            chunk_score[row] = max(chunk_score.get(row, 0.0), float(score))
-    rows = np.array([r for r in sorted(chunk_score) if not data.sentences[r, 3]], dtype=np.int64)
-    if len(rows) == 0:
-        return no_answer(passages)
-    dense = ranking.sentence_dense[rows]
-    score = ranking.sentence_scores[rows] + CHUNK_WEIGHT * np.array([chunk_score[r] for r in rows])
-    texts = [sentence_text(data, r) for r in rows]
+    sentences = candidates.sentences
+    chunk_score: dict[int, float] = {}  # position in `sentences` -> best score of a top chunk holding it
+    top = min(settings.answer_chunks, len(candidates))
+    for span, score in zip(candidates.chunk_sentences[:top], candidates.chunk_scores[:top].tolist(), strict=True):
+        for position in range(int(span["first"]), int(span["stop"])):
+            chunk_score[position] = max(chunk_score.get(position, 0.0), score)
+    positions = np.array([p for p in sorted(chunk_score) if not sentences.spans[p]["heading"]], dtype=np.int64)
+    if not len(positions):
+        return Answer(found=False, passages=tuple(passages))
+    spans = sentences.spans[positions]
+    texts = [document_at(int(s["doc"])).text[int(s["start"]):int(s["end"])] for s in spans]
+    score = (candidates.sentence_scores[positions]
+             + settings.chunk_weight * np.array([chunk_score[p] for p in positions.tolist()]))
     if kind:
-        score += TYPE_BONUS * np.array([bool(candidate_spans(kind, t, question)) for t in texts])
+        score += settings.type_bonus * np.array([bool(candidate_spans(kind, t, question)) for t in texts])
     best = int(np.argmax(score))
-    row, text = int(rows[best]), texts[best]
-    doc_index, sentence_start, sentence_end, _ = (int(v) for v in data.sentences[row])
-    document = data.documents[doc_index]
-    heading = search.section_headings[row]
-    cosine = max(float(dense[best]), float(ranking.sentence_dense[heading]) if heading >= 0 else -1.0)
-    if cosine < MIN_COSINE:
-        return no_answer(passages, round(cosine, 4))
-    spans = ranked_spans(kind, text, question) if kind else []
-    span = spans[0] if spans else None
-    start, end = (sentence_start + span[0], sentence_start + span[1]) if span else (sentence_start, sentence_end)
-    return Answer(True, document.text[start:end], document.id, start, end, sentence_start,
-                  sentence_end, round(cosine, 4), passages, document.title, text, kind)
-
-
-def no_answer(passages: list[Passage], score: float = 0.0) -> Answer:
-    """The sources do not say: no text, the closest passages kept as related."""
-    return Answer(False, "", None, 0, 0, 0, 0, score, passages)
-
-
-def sentence_text(data: IndexData, row: int) -> str:
-    doc_index, start, end, _ = (int(v) for v in data.sentences[row])
-    return data.documents[doc_index].text[start:end]
+    position, text, span = int(positions[best]), texts[best], spans[best]
+    heading = int(sentences.section[position])
+    evidence = max(float(sentences.cosine[position]), float(sentences.cosine[heading]) if heading >= 0 else -1.0)
+    if evidence < settings.min_evidence:
+        return Answer(found=False, evidence=evidence, passages=tuple(passages))
+    document = document_at(int(span["doc"]))
+    sentence_start, sentence_end = int(span["start"]), int(span["end"])
+    found = ranked_spans(kind, text, question) if kind else []
+    start, end = ((sentence_start + found[0][0], sentence_start + found[0][1]) if found
+                  else (sentence_start, sentence_end))
+    return Answer(found=True, text=document.text[start:end], doc_id=document.id, title=document.title,
+                  start=start, end=end, sentence=text, sentence_start=sentence_start,
+                  sentence_end=sentence_end, evidence=evidence, question_type=kind, passages=tuple(passages))

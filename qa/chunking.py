@@ -11,12 +11,9 @@ from functools import lru_cache
 
 import pysbd
 
+from qa.settings import DEFAULT, ChunkingSettings
 from qa.sources import Document
 
-CHUNK_MAX_WORDS = 120      # all-MiniLM-L6-v2 reads 256 word pieces; 120 words stays well inside
-CHUNK_MAX_SENTENCES = 6
-CHUNK_OVERLAP_SENTENCES = 1
-HEADING_MAX_WORDS = 14
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 WORD = re.compile(r"\S+")
 
@@ -47,9 +44,14 @@ def segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
-def split_sentences(document: Document) -> list[Sentence]:
-    """The sentences of a document, line by line, with offsets into its text."""
+def split_sentences(document: Document, settings: ChunkingSettings = DEFAULT.chunking) -> list[Sentence]:
+    """The sentences of a document, line by line, with offsets into its text.
+
+    A line is a heading when its format marks it so, or when it is one short
+    sentence without end punctuation.
+    """
     text = document.text
+    marked_headings = {start for start, _ in document.headings}
     sentences = []
     line_start = 0
     for line in text.split("\n"):
@@ -57,11 +59,10 @@ def split_sentences(document: Document) -> list[Sentence]:
             pieces = split_line(line)
             for start, end in pieces:
                 sentence_text = line[start:end]
-                heading = (
-                    len(pieces) == 1
-                    and len(WORD.findall(sentence_text)) <= HEADING_MAX_WORDS
-                    and not SENTENCE_END.search(sentence_text)
-                )
+                heading = len(pieces) == 1 and (
+                    line_start in marked_headings
+                    or (len(WORD.findall(sentence_text)) <= settings.heading_max_words
+                        and not SENTENCE_END.search(sentence_text)))
                 sentences.append(Sentence(document.id, line_start + start, line_start + end,
                                           sentence_text, heading))
         line_start += len(line) + 1
@@ -84,17 +85,18 @@ def split_line(line: str) -> list[tuple[int, int]]:
     return spans
 
 
-def make_chunks(document: Document, sentences: list[Sentence]) -> list[Chunk]:
-    """Group consecutive sentences into chunks of at most CHUNK_MAX_WORDS words,
-    each chunk sharing CHUNK_OVERLAP_SENTENCES sentences with the one before."""
+def make_chunks(document: Document, sentences: list[Sentence],
+                settings: ChunkingSettings = DEFAULT.chunking) -> list[Chunk]:
+    """Group consecutive sentences into chunks of at most `chunk_max_words` words and
+    `chunk_max_sentences` sentences, each sharing `chunk_overlap_sentences` with the one before."""
     chunks: list[Chunk] = []
     first = 0
     while first < len(sentences):
         last = first
         words = len(WORD.findall(sentences[first].text))
-        while last + 1 < len(sentences) and last + 1 - first < CHUNK_MAX_SENTENCES:
+        while last + 1 < len(sentences) and last + 1 - first < settings.chunk_max_sentences:
             next_words = len(WORD.findall(sentences[last + 1].text))
-            if words + next_words > CHUNK_MAX_WORDS:
+            if words + next_words > settings.chunk_max_words:
                 break
             words += next_words
             last += 1
@@ -102,20 +104,12 @@ def make_chunks(document: Document, sentences: list[Sentence]) -> list[Chunk]:
         chunks.append(Chunk(document.id, start, end, document.text[start:end]))
         if last + 1 >= len(sentences):
             break
-        first = max(first + 1, last + 1 - CHUNK_OVERLAP_SENTENCES)
+        first = max(first + 1, last + 1 - settings.chunk_overlap_sentences)
     return chunks
 
 
-def chunk_document(document: Document) -> tuple[list[Chunk], list[Sentence]]:
+def chunk_document(document: Document,
+                   settings: ChunkingSettings = DEFAULT.chunking) -> tuple[list[Chunk], list[Sentence]]:
     """The chunks and sentences of one document."""
-    sentences = split_sentences(document)
-    return make_chunks(document, sentences), sentences
-
-
-SETTINGS = {
-    "splitter": f"pysbd-{pysbd.__version__}",
-    "chunk_max_words": CHUNK_MAX_WORDS,
-    "chunk_max_sentences": CHUNK_MAX_SENTENCES,
-    "chunk_overlap_sentences": CHUNK_OVERLAP_SENTENCES,
-    "heading_max_words": HEADING_MAX_WORDS,
-}
+    sentences = split_sentences(document, settings)
+    return make_chunks(document, sentences, settings), sentences

@@ -8,12 +8,12 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 
 from qa.answering import Answer
-from qa.build import BuildLocked, build_index
-from qa.index import IndexUnavailable
+from qa.build import build_index
+from qa.errors import QAError
 from qa.retrieval import Passage
-from qa.retriever import QuestionError
 
 HIGHLIGHT = "\033[1;30;43m"
 DIM = "\033[2m"
@@ -44,7 +44,7 @@ def print_answer(answer: Answer) -> None:
     print(f"{DIM}{source}{RESET}" if colour else source)
 
 
-def print_passages(passages: list[Passage], colour: bool) -> None:
+def print_passages(passages: Sequence[Passage], colour: bool) -> None:
     for number, passage in enumerate(passages, 1):
         heading = f"{number}. {passage.title} ({passage.doc_id}) score {passage.score:.3f}"
         print(f"{DIM}{heading}{RESET}" if colour else heading)
@@ -52,11 +52,7 @@ def print_passages(passages: list[Passage], colour: bool) -> None:
 
 
 def command_index(args) -> int:
-    try:
-        stats = build_index(args.seeds, args.index, progress=True, wait=not args.no_wait)
-    except (FileNotFoundError, BuildLocked) as error:
-        print(f"qa index: {error}", file=sys.stderr)
-        return 1
+    stats = build_index(args.seeds, args.index, progress=True, wait=not args.no_wait)
     report_build(stats, args.index)
     if args.watch:
         from qa.watch import watch
@@ -77,10 +73,24 @@ def open_retriever(index_dir: str):
     return Retriever.open(index_dir)
 
 
+def as_json(data) -> str:
+    """JSON for people and scripts, scores rounded to 4 places (here, at the edge, not before)."""
+    def rounded(value):
+        if isinstance(value, float):
+            return round(value, 4)
+        if isinstance(value, dict):
+            return {key: rounded(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [rounded(item) for item in value]
+        return value
+
+    return json.dumps(rounded(data), ensure_ascii=False, indent=2)
+
+
 def command_search(args) -> int:
     passages = open_retriever(args.index).search(args.question, k=args.k)
     if args.json:
-        print(json.dumps([dataclasses.asdict(p) for p in passages], ensure_ascii=False, indent=2))
+        print(as_json([dataclasses.asdict(p) for p in passages]))
     else:
         print_passages(passages, use_colour())
     return 0
@@ -89,7 +99,7 @@ def command_search(args) -> int:
 def command_ask(args) -> int:
     answer = open_retriever(args.index).answer(args.question)
     if args.json:
-        print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False, indent=2))
+        print(as_json(dataclasses.asdict(answer)))
     else:
         print_answer(answer)
     return 0
@@ -98,11 +108,7 @@ def command_ask(args) -> int:
 def command_serve(args) -> int:
     from web.app import serve
 
-    try:
-        serve(args.index, args.seeds, args.host, args.port)
-    except (FileNotFoundError, BuildLocked) as error:
-        print(f"qa serve: {error}", file=sys.stderr)
-        return 1
+    serve(args.index, args.seeds, args.host, args.port)
     return 0
 
 
@@ -144,12 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
-    except IndexUnavailable as error:
+    except QAError as error:  # one place maps every qa error to its exit code
         print(f"qa {args.command}: {error}", file=sys.stderr)
-        return 1
-    except QuestionError as error:
-        print(f"qa {args.command}: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
 
 
 if __name__ == "__main__":

@@ -1,32 +1,33 @@
-"""Retrieval: a question -> ranked chunks, by hybrid dense + BM25 scoring.
+"""Retrieval: a question -> `Candidates`, by hybrid dense + BM25 scoring.
 
-Every score is min-max normalised, then combined convexly:
-- a sentence scores SENTENCE_DENSE x its cosine + the rest x its BM25 score;
-- a candidate chunk (the union of the FAISS and BM25 top lists) scores half
-  its own cosine/BM25 mix and half its best sentence: most questions are
-  answered by one sentence, so a chunk holding a strongly matching sentence
-  ranks up;
+The store gives the union of its dense and lexical top chunks and the
+sentences of those chunks; every score is min-max normalised over those
+candidates, then combined convexly (weights in `RankingSettings`):
+- a sentence scores `sentence_dense` x its cosine + the rest x its BM25 score,
+  plus `section_weight` x its section heading's score: a sentence is read in
+  its section;
+- a chunk scores half its own cosine/BM25 mix and half its best sentence:
+  most questions are answered by one sentence, so a chunk holding a strongly
+  matching sentence ranks up;
 - an acronym in the question (EU) also searches for the phrase it stands for
-  in the sources (European Union), found where its words' initials spell it;
-- a sentence under a section heading also gets SECTION_WEIGHT x its heading's
-  score: a sentence is read in its section.
+  in the sources (European Union), found where its words' initials spell it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index import IndexData
-from qa.lexical import tokenize
+from qa import lexical
+from qa.candidates import Candidates, ChunkHits, Query
+from qa.settings import LexicalSettings, RankingSettings
+from qa.store import Reader
 
-CANDIDATES = 100  # from each of FAISS and BM25
-SENTENCE_DENSE = 0.6       # sentences are short: their BM25 is noisier than their cosine
-CHUNK_DENSE = 0.5
-BEST_SENTENCE = 0.5        # share of a chunk's score that comes from its best sentence
-SECTION_WEIGHT = 0.3
+ACRONYM = re.compile(r"\b[A-Z]{2,5}\b")
+CAPITALISED_PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)?\s*[A-Z][a-z]+){1,4}")
 
 
 @dataclass(frozen=True)
@@ -41,21 +42,7 @@ class Passage:
     score: float
 
 
-@dataclass
-class Ranking:
-    """Candidate chunks best first, with their fused scores and the signals behind them."""
-
-    chunks: np.ndarray          # chunk row numbers, best first
-    scores: np.ndarray          # fused score, higher is better
-    sentence_dense: np.ndarray  # cosine of every sentence of the index with the question
-    sentence_scores: np.ndarray # fused cosine + BM25 (+ section) score of every sentence
-
-
-ACRONYM = re.compile(r"\b[A-Z]{2,5}\b")
-CAPITALISED_PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)?\s*[A-Z][a-z]+){1,4}")
-
-
-def acronyms(texts) -> dict[str, str]:
+def acronyms(texts: Iterable[str]) -> dict[str, str]:
     """Acronym -> the first capitalised phrase of the texts whose initials spell it."""
     found: dict[str, str] = {}
     for text in texts:
@@ -67,73 +54,59 @@ def acronyms(texts) -> dict[str, str]:
 
 
 def minmax(values: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1] over the candidates; all-equal values become 0."""
+    """Scale to [0, 1] over the candidates; all-equal values (or none) become 0."""
+    if not len(values):
+        return np.zeros(0, dtype=np.float32)
     low, high = values.min(), values.max()
     if high - low < 1e-9:
         return np.zeros_like(values, dtype=np.float32)
     return ((values - low) / (high - low)).astype(np.float32)
 
 
-class HybridSearch:
-    """Ranks the chunks of one loaded index version for a question."""
+def best_in_ranges(scores: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """The highest of `scores[first:stop]` for each RANGE (0 for an empty one)."""
+    return np.array([scores[a:b].max() if b > a else 0.0
+                     for a, b in zip(ranges["first"].tolist(), ranges["stop"].tolist(), strict=True)], dtype=np.float32)
 
-    def __init__(self, data: IndexData):
-        self.data = data
-        self.document_numbers = {d.id: n for n, d in enumerate(data.documents)}
-        self.chunk_sentences = self._sentence_ranges()
-        self.section_headings = self._section_headings()
-        self.acronyms = acronyms(d.text for d in data.documents)
 
-    def _sentence_ranges(self) -> np.ndarray:
-        """For each chunk, the [first, last) rows of the sentences inside it."""
-        chunks, sentences = self.data.chunks, self.data.sentences
-        scale = int(max(chunks[:, 2].max(initial=0), sentences[:, 2].max(initial=0))) + 1
-        sentence_keys = sentences[:, 0] * scale + sentences[:, 1]
-        first = np.searchsorted(sentence_keys, chunks[:, 0] * scale + chunks[:, 1], side="left")
-        last = np.searchsorted(sentence_keys, chunks[:, 0] * scale + chunks[:, 2], side="left")
-        return np.column_stack([first, last])
+class HybridRetrieval:
+    """Fuses a store reader's dense and lexical signals into ranked `Candidates`."""
 
-    def _section_headings(self) -> np.ndarray:
-        """For each sentence, the row of the last heading before it in its document, or -1."""
-        sentences = self.data.sentences
-        rows = np.arange(len(sentences))
-        last_heading = np.maximum.accumulate(np.where(sentences[:, 3] == 1, rows, -1)) if len(rows) else rows
-        same_document = (last_heading >= 0) & (sentences[np.maximum(last_heading, 0), 0] == sentences[:, 0])
-        return np.where(same_document & (last_heading != rows), last_heading, -1)
+    def __init__(self, reader: Reader, ranking: RankingSettings, lexical_settings: LexicalSettings):
+        self.reader = reader
+        self.ranking = ranking
+        self.lexical = lexical_settings
+        self.acronyms = acronyms(d.text for d in reader.documents())
 
-    def expand_acronyms(self, question: str) -> str:
-        """The phrases that the question's acronyms stand for in the sources."""
-        return " ".join(self.acronyms[word] for word in ACRONYM.findall(question) if word in self.acronyms)
+    def query(self, question: str, vector: np.ndarray) -> Query:
+        """The question as the store reads it; its acronyms' phrases join its BM25 tokens."""
+        expanded = " ".join(self.acronyms[word] for word in ACRONYM.findall(question) if word in self.acronyms)
+        return Query(question, vector, lexical.tokenize([f"{question} {expanded}"], self.lexical)[0])
 
-    def rank(self, question: str, question_vector: np.ndarray) -> Ranking:
-        """All candidate chunks for a question, best first."""
-        data = self.data
-        if len(data.chunks) == 0 or len(data.sentences) == 0:  # an index of no documents
-            nothing = np.zeros(0, dtype=np.float32)
-            return Ranking(nothing.astype(np.int64), nothing, nothing, nothing)
-        tokens = tokenize([f"{question} {self.expand_acronyms(question)}"])[0]
-        chunk_bm25 = data.bm25_chunks.scores(tokens)
-        sentence_bm25 = data.bm25_sentences.scores(tokens)
-        sentence_dense = data.sentence_vectors @ question_vector
-        sentence_scores = (SENTENCE_DENSE * minmax(sentence_dense)
-                           + (1 - SENTENCE_DENSE) * minmax(sentence_bm25))
-        headed = self.section_headings >= 0
-        sentence_scores[headed] += SECTION_WEIGHT * sentence_scores[self.section_headings[headed]]
-        n = min(CANDIDATES, len(data.chunks))
-        _, dense_ids = data.faiss_index.search(question_vector[None, :], n)
-        lexical_ids = np.argpartition(-chunk_bm25, n - 1)[:n]
-        candidates = np.union1d(dense_ids[0][dense_ids[0] >= 0], lexical_ids)
-        chunk_scores = (CHUNK_DENSE * minmax(data.chunk_vectors[candidates] @ question_vector)
-                        + (1 - CHUNK_DENSE) * minmax(chunk_bm25[candidates]))
-        best_sentence = np.array([sentence_scores[a:b].max() if b > a else 0.0
-                                  for a, b in self.chunk_sentences[candidates]])
-        fused = (1 - BEST_SENTENCE) * chunk_scores + BEST_SENTENCE * best_sentence
+    def candidates(self, query: Query, scope: Collection[str] | None = None) -> Candidates:
+        """The candidate chunks for a question, best first, with their sentences' signals."""
+        weights = self.ranking
+        chunks = self.reader.candidates(query, weights.candidates, scope)
+        sentences = self.reader.sentences(chunks.ids, query)
+        own = (weights.sentence_dense * minmax(sentences.cosine)
+               + (1 - weights.sentence_dense) * minmax(sentences.lexical))
+        section = np.where(sentences.section >= 0, own[np.maximum(sentences.section, 0)], 0.0) if len(own) else own
+        sentence_scores = (own + weights.section_weight * section).astype(np.float32)
+        chunk_own = (weights.chunk_dense * minmax(chunks.cosine)
+                     + (1 - weights.chunk_dense) * minmax(chunks.lexical))
+        fused = ((1 - weights.best_sentence) * chunk_own
+                 + weights.best_sentence * best_in_ranges(sentence_scores, sentences.of_chunk))
         order = np.argsort(-fused, kind="stable")
-        return Ranking(candidates[order], fused[order], sentence_dense, sentence_scores)
+        return Candidates(query.text, chunks.take(order), fused[order], sentences.of_chunk[order],
+                          sentences, sentence_scores, section.astype(np.float32))
 
-    def passage(self, chunk: int, score: float) -> Passage:
-        """The Passage of one chunk row."""
-        doc_index, start, end = (int(v) for v in self.data.chunks[chunk])
-        document = self.data.documents[doc_index]
-        return Passage(document.id, document.title, document.text[start:end], start, end,
-                       round(float(score), 4))
+    def passages(self, candidates: Candidates, k: int) -> list[Passage]:
+        """The `k` best candidate chunks as Passages."""
+        return [self.passage(candidates.chunks, n, float(candidates.chunk_scores[n]))
+                for n in range(min(k, len(candidates)))]
+
+    def passage(self, chunks: ChunkHits, n: int, score: float) -> Passage:
+        span = chunks.spans[n]
+        document = self.reader.document_at(int(span["doc"]))
+        start, end = int(span["start"]), int(span["end"])
+        return Passage(document.id, document.title, document.text[start:end], start, end, score)

@@ -4,29 +4,31 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa import answering, embedding, index
+from qa import answering, embedding
 from qa.answering import Answer
-from qa.retrieval import HybridSearch, Passage, Ranking
+from qa.embedding import Encoder
+from qa.errors import IndexUnavailable, QuestionError
+from qa.followup import resolve
+from qa.retrieval import HybridRetrieval, Passage
+from qa.settings import DEFAULT, Settings
 from qa.sources import Document
+from qa.store import FileStore, Reader, Store
+from qa.store.manifest import Manifest, fingerprint
 
-MAX_QUESTION_CHARS = 2000
 log = logging.getLogger(__name__)
 
 
-class QuestionError(ValueError):
-    """A question that cannot be asked: empty, too long, or asking for no passages."""
-
-
-def check_question(question: str) -> str:
-    """The question stripped; `QuestionError` when it is empty or longer than MAX_QUESTION_CHARS."""
+def check_question(question: str, max_chars: int = DEFAULT.answering.max_question_chars) -> str:
+    """The question stripped; `QuestionError` when it is empty or longer than `max_chars`."""
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("the question is empty: type a question about the sources")
     question = question.strip()
-    if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"the question is {len(question)} characters long; "
-                            f"the limit is {MAX_QUESTION_CHARS}")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is {len(question)} characters long; the limit is {max_chars}")
     return question
 
 
@@ -36,76 +38,99 @@ def check_k(k: int) -> int:
     return k
 
 
+@dataclass(frozen=True)
+class Opened:
+    """One index version with its retrieval: what a query holds from start to end."""
+
+    reader: Reader
+    retrieval: HybridRetrieval
+
+
 class Retriever:
-    """Searches and answers over one index folder.
+    """Searches and answers over one index.
 
     Opened once, it is safe to query from several threads. `refresh()` swaps in
     a newer index version; queries already running finish on the old one.
     """
 
-    def __init__(self, index_dir: Path, search: HybridSearch):
-        self.index_dir = index_dir
-        self._search = search
+    def __init__(self, store: Store, opened: Opened, encoder: Encoder, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self._encoder = encoder
+        self._opened = opened
         self._refresh_lock = threading.Lock()
 
     @classmethod
-    def open(cls, index_dir: str | Path = "index") -> "Retriever":
+    def open(cls, index_dir: str | Path = "index", settings: Settings = DEFAULT,
+             encoder: Encoder | None = None) -> Retriever:
         """Load the index in `index_dir` and the model; `IndexUnavailable` if it cannot be used."""
-        index_dir = Path(index_dir)
-        expected = {"format_version": index.FORMAT_VERSION, "model": embedding.MODEL_NAME,
-                    "dimension": embedding.DIMENSION}
-        search = HybridSearch(index.load_index(index_dir, expected))
-        embedding.load_encoder()
-        return cls(index_dir, search)
+        store = FileStore(index_dir, settings)
+        opened = cls._load(store, settings, encoder)
+        return cls(store, opened, encoder or embedding.load_encoder(settings.embedding), settings)
+
+    @staticmethod
+    def _load(store: Store, settings: Settings, encoder: Encoder | None) -> Opened:
+        wanted = {name: value for name, value in fingerprint(settings, encoder).items()
+                  if name in settings.reader_fingerprint()}
+        reader = store.open(wanted)
+        return Opened(reader, HybridRetrieval(reader, settings.ranking, settings.lexical))
 
     def refresh(self) -> bool:
         """Load the live version if it is newer than the one in use; True when it swapped."""
         with self._refresh_lock:
-            live = index.current_version(self.index_dir)
-            if live is None or live.name == self.version:
+            live = self.store.live_version()
+            if live is None or live == self.version:
                 return False
             try:
-                fresh = Retriever.open(self.index_dir)
-            except index.IndexUnavailable as error:  # keep answering from the version in use
+                self._opened = self._load(self.store, self.settings, self._encoder)
+            except IndexUnavailable as error:  # keep answering from the version in use
                 log.warning("kept index version %s: %s", self.version, error)
                 return False
-            self._search = fresh._search
             return True
 
     @property
     def version(self) -> str:
-        return self._search.data.version
+        return self._opened.reader.version
 
     @property
-    def manifest(self) -> dict:
-        """The manifest of the version in use: built_at, counts, documents' sha256."""
-        return self._search.data.manifest
+    def manifest(self) -> Manifest:
+        """The manifest of the version in use: built_at, documents, segments."""
+        return self._opened.reader.manifest
 
     def documents(self) -> list[Document]:
         """Every indexed document, sorted by id."""
-        return list(self._search.data.documents)
+        return self._opened.reader.documents()
 
     def document(self, doc_id: str) -> Document:
         """The indexed document `doc_id` (title, clean text); `KeyError` if there is none."""
-        search = self._search
-        number = search.document_numbers.get(doc_id)
-        if number is None:
-            raise KeyError(f"no document {doc_id!r} in the index")
-        return search.data.documents[number]
+        return self._opened.reader.document(doc_id)
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         """The `k` best passages for `question`, best first."""
-        return self._ranked(question, k)[2]
+        question, k = self._check(question), check_k(k)
+        opened = self._opened
+        retrieval = opened.retrieval
+        return retrieval.passages(retrieval.candidates(self._query(retrieval, question)), k)
 
-    def answer(self, question: str, k: int = 5) -> Answer:
-        """The extractive answer to `question`, with the `k` best passages behind it."""
-        question = check_question(question)
-        search, ranking, passages = self._ranked(question, k)
-        return answering.pick_answer(question, search, ranking, passages)
+    def answer(self, question: str, history: Sequence[str] = (), k: int = 5) -> Answer:
+        """The extractive answer to `question`, with the `k` best passages behind it.
 
-    def _ranked(self, question: str, k: int) -> tuple[HybridSearch, Ranking, list[Passage]]:
-        """One index version (held for the whole query), its ranking and top `k` passages."""
-        question, k = check_question(question), check_k(k)
-        search = self._search
-        ranking = search.rank(question, embedding.embed_query(question))
-        return search, ranking, [search.passage(c, s) for c, s in zip(ranking.chunks[:k], ranking.scores[:k])]
+        `history` holds the conversation's earlier questions as asked, oldest
+        first: a follow-up ("Who represented Russia there?") is read in their
+        light, and `Answer.resolved` says how it was read.
+        """
+        question, k = self._check(question), check_k(k)
+        resolved = resolve(question, list(history), self.settings.answering)
+        resolved = resolved[:self.settings.answering.max_question_chars]
+        opened = self._opened  # one version for the whole query
+        retrieval = opened.retrieval
+        candidates = retrieval.candidates(self._query(retrieval, resolved))
+        answer = answering.pick_answer(resolved, candidates, opened.reader.document_at,
+                                       retrieval.passages(candidates, k), self.settings.answering)
+        return replace(answer, resolved=resolved)
+
+    def _check(self, question: str) -> str:
+        return check_question(question, self.settings.answering.max_question_chars)
+
+    def _query(self, retrieval: HybridRetrieval, question: str):
+        return retrieval.query(question, embedding.embed(self._encoder, [question])[0])

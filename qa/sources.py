@@ -10,16 +10,16 @@ import hashlib
 import logging
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-log = logging.getLogger(__name__)
+from qa.errors import SourceError
+from qa.settings import DEFAULT, SourceSettings
 
-CLEANING_VERSION = 1  # bump when clean_text changes: it forces a full rebuild
-SUFFIXES = frozenset({".txt", ".md", ".html", ".htm"})
-MAX_FILE_BYTES = 20 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 # Page furniture: whole lines a reader should not see.
 FURNITURE_LINES = frozenset({
@@ -35,6 +35,7 @@ MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 MARKDOWN_EMPHASIS = re.compile(r"(\*\*|__|`)")
 HTML_HIDDEN = ("script", "style", "noscript", "template", "head", "svg")
+HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 HTML_BLOCKS = ("p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
                "section", "article", "header", "footer", "aside", "blockquote", "pre", "ul", "ol",
                "dl", "dt", "dd", "table", "figure", "figcaption", "hr", "main", "nav")
@@ -42,29 +43,53 @@ HTML_BLOCKS = ("p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4",
 
 @dataclass(frozen=True)
 class Document:
-    """One source file: `id` is its path relative to the seeds folder."""
+    """One source file: `id` is its path relative to the seeds folder, `text` its clean text.
+
+    `headings` are (start, end) offsets of the lines its format marks as headings;
+    `pages` the offset where each page starts, for paged formats (empty otherwise).
+    """
 
     id: str
     title: str
     text: str
     path: str
     sha256: str
+    headings: tuple[tuple[int, int], ...] = ()
+    pages: tuple[int, ...] = ()
+
+    @classmethod
+    def from_json(cls, fields: dict) -> Document:
+        return cls(**{**fields, "headings": tuple(tuple(span) for span in fields.get("headings", ())),
+                      "pages": tuple(fields.get("pages", ()))})
 
 
-class SourceError(Exception):
-    """A seed file that cannot be used (unreadable, binary, undecodable or empty)."""
+@dataclass(frozen=True)
+class Block:
+    """One line of a converted file: its raw text, whether it is a heading, its page (0-based)."""
+
+    text: str
+    heading: bool = False
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Converted:
+    """What a converter makes of a file: a title (may be empty) and its lines in reading order."""
+
+    title: str
+    blocks: list[Block] = field(default_factory=list)
 
 
 def source_files(seeds_dir: str | Path) -> list[Path]:
-    """Every .txt/.md/.html file under `seeds_dir`, recursively, sorted, hidden files left out."""
+    """Every file of a known format under `seeds_dir`, recursively, sorted, hidden files left out."""
     root = Path(seeds_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"seeds folder not found: {root}")
-    files = []
+    files: list[Path] = []
     for folder, subfolders, names in os.walk(root):
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
         files.extend(Path(folder, name) for name in names
-                     if not name.startswith(".") and os.path.splitext(name)[1].lower() in SUFFIXES)
+                     if not name.startswith(".") and os.path.splitext(name)[1].lower() in CONVERTERS)
     return sorted(path for path in files if path.is_file())
 
 
@@ -82,12 +107,12 @@ def file_stat(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, settings: SourceSettings = DEFAULT.sources) -> bytes:
     """The raw bytes of a seed file; `SourceError` when it cannot be read or is too big."""
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SourceError(f"{path}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
+        if size > settings.max_file_bytes:
+            raise SourceError(f"{path}: {size} bytes is over the {settings.max_file_bytes} byte limit")
         return path.read_bytes()
     except OSError as error:
         raise SourceError(f"{path}: cannot be read ({error.strerror or error})") from error
@@ -97,30 +122,72 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parse_document(data: bytes, doc_id: str, path: str) -> Document:
-    """Decode and clean one file's bytes into a Document; `SourceError` if it holds no usable text."""
+def decode_text(data: bytes, path: str) -> str:
+    """The text of a plain-text file's bytes; `SourceError` for binary or non-UTF-8 data."""
     if b"\x00" in data[:8192]:
         raise SourceError(f"{path}: looks binary, not text")
     try:
-        raw = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise SourceError(f"{path}: is not UTF-8 text ({error.reason} at byte {error.start})") from error
-    suffix = Path(path).suffix.lower()
-    if suffix in (".html", ".htm"):
-        html_title, raw = html_to_text(raw)
-    else:
-        html_title = ""
-        if suffix == ".md":
-            raw = markdown_to_text(raw)
-    title, text = clean_text(raw, html_title)
+
+
+def convert_plain(data: bytes, path: str) -> Converted:
+    """A .txt file: its text as it is."""
+    return Converted("", [Block(decode_text(data, path))])
+
+
+def convert_markdown(data: bytes, path: str) -> Converted:
+    """A .md file: heading markers, emphasis and link targets removed; `#` lines are headings."""
+    blocks = []
+    for line in decode_text(data, path).replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        heading = bool(MARKDOWN_HEADING.match(line))
+        line = MARKDOWN_LINK.sub(r"\1", MARKDOWN_HEADING.sub("", line))
+        blocks.append(Block(MARKDOWN_EMPHASIS.sub("", line), heading))
+    return Converted("", blocks)
+
+
+def convert_html(data: bytes, path: str) -> Converted:
+    """An HTML page: its title and visible text, one block element per line; h1-h6 are headings."""
+    soup = BeautifulSoup(decode_text(data, path), "html.parser")
+    title_tag = soup.find("title") or soup.find("h1")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    for tag in soup.find_all(HTML_HIDDEN):
+        tag.decompose()
+    headings = {" ".join(tag.get_text(" ").split()) for tag in soup.find_all(HTML_HEADINGS)}
+    for tag in soup.find_all(HTML_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
+    return Converted(title, [Block(line, line in headings) for line in lines if line])
+
+
+Converter = Callable[[bytes, str], Converted]
+# Suffix -> converter of a file's bytes (and its path, for messages). Adding a format is one entry.
+CONVERTERS: dict[str, Converter] = {
+    ".txt": convert_plain,
+    ".md": convert_markdown,
+    ".html": convert_html,
+    ".htm": convert_html,
+}
+
+
+def parse_document(data: bytes, doc_id: str, path: str) -> Document:
+    """Convert and clean one file's bytes into a Document; `SourceError` if it holds no usable text."""
+    converter = CONVERTERS.get(Path(path).suffix.lower())
+    if converter is None:
+        raise SourceError(f"{path}: is not a supported format ({', '.join(sorted(CONVERTERS))})")
+    converted = converter(data, path)
+    title, text, headings, pages = clean_blocks(converted.blocks, converted.title)
     if not text:
         raise SourceError(f"{path}: holds no text")
-    return Document(id=doc_id, title=title, text=text, path=path, sha256=sha256_of(data))
+    return Document(id=doc_id, title=title, text=text, path=path, sha256=sha256_of(data),
+                    headings=headings, pages=pages)
 
 
-def read_document(path: Path, seeds_dir: str | Path) -> Document:
+def read_document(path: Path, seeds_dir: str | Path, settings: SourceSettings = DEFAULT.sources) -> Document:
     """Read and clean one seed file; raises `SourceError` with the file's name."""
-    return parse_document(read_bytes(path), document_id(path, seeds_dir), str(path))
+    return parse_document(read_bytes(path, settings), document_id(path, seeds_dir), str(path))
 
 
 def load_documents(seeds_dir: str | Path) -> tuple[list[Document], list[str]]:
@@ -135,30 +202,6 @@ def load_documents(seeds_dir: str | Path) -> tuple[list[Document], list[str]]:
     return documents, skipped
 
 
-def html_to_text(html: str) -> tuple[str, str]:
-    """The title and visible text of an HTML page, one block element per line."""
-    soup = BeautifulSoup(html, "html.parser")
-    title_tag = soup.find("title") or soup.find("h1")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    for tag in soup.find_all(HTML_HIDDEN):
-        tag.decompose()
-    for tag in soup.find_all(HTML_BLOCKS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
-    return title, "\n".join(line for line in lines if line)
-
-
-def markdown_to_text(markdown: str) -> str:
-    """Markdown with heading markers, emphasis and link targets removed."""
-    lines = []
-    for line in markdown.splitlines():
-        line = MARKDOWN_HEADING.sub("", line)
-        line = MARKDOWN_LINK.sub(r"\1", line)
-        lines.append(MARKDOWN_EMPHASIS.sub("", line))
-    return "\n".join(lines)
-
-
 def clean_line(line: str) -> str:
     """One line without citation markers and LaTeX money, spaces folded."""
     line = CITE_MARKER.sub("", line)
@@ -169,23 +212,41 @@ def clean_line(line: str) -> str:
     return re.sub(r" +([.,;:!?])", r"\1", line)
 
 
-def clean_text(raw: str, title: str = "") -> tuple[str, str]:
-    """The title and clean text of a document's raw text.
+def clean_blocks(blocks: list[Block], title: str = "") -> tuple[str, str, tuple, tuple]:
+    """The title, clean text, heading spans and page starts of a converted file's blocks.
 
     Drops furniture lines and later repeats of the title line, and keeps at
-    most one blank line between paragraphs.
+    most one blank line between paragraphs. Offsets are into the clean text.
     """
     kept: list[str] = []
+    headings: list[tuple[int, int]] = []
+    pages: list[int] = []
     title_seen = False
-    for raw_line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = clean_line(raw_line)
-        if line.lower().rstrip(".:") in FURNITURE_LINES:
-            continue
-        title = title or line
-        if line and line == title:
-            if title_seen:
+    at = 0  # offset of the next kept line in the clean text
+    for block in blocks:
+        for raw_line in block.text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            line = clean_line(raw_line)
+            if line.lower().rstrip(".:") in FURNITURE_LINES:
                 continue
-            title_seen = True
-        if line or (kept and kept[-1]):
+            title = title or line
+            if line and line == title:
+                if title_seen:
+                    continue
+                title_seen = True
+            if not (line or (kept and kept[-1])):
+                continue
+            if line and block.page is not None and len(pages) <= block.page:
+                pages.extend([at] * (block.page + 1 - len(pages)))
+            if line and block.heading:
+                headings.append((at, at + len(line)))
             kept.append(line)
-    return title, "\n".join(kept).strip()
+            at += len(line) + 1
+    while kept and not kept[-1]:
+        kept.pop()
+    return title, "\n".join(kept), tuple(headings), tuple(pages)
+
+
+def clean_text(raw: str, title: str = "") -> tuple[str, str]:
+    """The title and clean text of a plain text (see `clean_blocks`)."""
+    title, text, _, _ = clean_blocks([Block(raw)], title)
+    return title, text

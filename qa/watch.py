@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import watchfiles
 
 from qa.build import BuildStats, build_index
-from qa.sources import SUFFIXES
+from qa.settings import DEFAULT, Settings
+from qa.sources import CONVERTERS
 
 log = logging.getLogger(__name__)
-DEBOUNCE_MS = 400  # changes arriving within this window make one rebuild
 
 
 class SeedFilter(watchfiles.DefaultFilter):
@@ -21,22 +21,22 @@ class SeedFilter(watchfiles.DefaultFilter):
 
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
         suffix = Path(path).suffix.lower()
-        return super().__call__(change, path) and (suffix in SUFFIXES or not suffix)
+        return super().__call__(change, path) and (suffix in CONVERTERS or not suffix)
 
 
 def watch(seeds_dir: str | Path, index_dir: str | Path,
           on_build: Callable[[BuildStats], None] | None = None,
-          stop: threading.Event | None = None) -> None:
+          stop: threading.Event | None = None, settings: Settings = DEFAULT) -> None:
     """Rebuild `index_dir` after each burst of changes under `seeds_dir` until `stop` is set.
 
     A failed build is logged and leaves the previous index live; `on_build` is
     called with the stats of each successful build.
     """
-    for changes in watchfiles.watch(seeds_dir, watch_filter=SeedFilter(), debounce=DEBOUNCE_MS,
+    for changes in watchfiles.watch(seeds_dir, watch_filter=SeedFilter(), debounce=settings.serve.debounce_ms,
                                     stop_event=stop, raise_interrupt=False):
         log.info("%d change(s) in %s", len(changes), seeds_dir)
         try:
-            stats = build_index(seeds_dir, index_dir, progress=False)
+            stats = build_index(seeds_dir, index_dir, progress=False, settings=settings)
             if on_build:
                 on_build(stats)
         except Exception:  # keep watching: the previous index stays live

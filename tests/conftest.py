@@ -33,3 +33,11 @@ def index_dir(seeds_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def retriever(index_dir) -> Retriever:
     return Retriever.open(index_dir)
+
+
+@pytest.fixture
+def index_copy(index_dir, tmp_path) -> Path:
+    """A private copy of the session's built index, for a test that changes or damages it."""
+    copy = tmp_path / "index"
+    shutil.copytree(index_dir, copy)
+    return copy

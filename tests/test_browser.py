@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
@@ -14,18 +15,19 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
+from servers import running
 
 from qa import build_index
-from servers import running
 from web import create_app
 from web.state import open_retriever
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 ARTIFACTS = Path(__file__).parent / "artifacts"
 MIAMI = "Where did the US and Russian envoys meet?"
-HOSTILE = """The <script>window.pwned = 1</script> Zorblax file "><img src=x onerror="window.pwned=1">
-
-The Zorblax report was written by Agent Quimby Smith, who signed it "><img src=x onerror="window.pwned=1"> in the margin.
-"""
+HOSTILE = ('The <script>window.pwned = 1</script> Zorblax file "><img src=x onerror="window.pwned=1">\n\n'
+           'The Zorblax report was written by Agent Quimby Smith, who signed it "><img src=x onerror="window.pwned=1">'
+           " in the margin.\n")
 HOSTILE_QUESTION = 'Who wrote the Zorblax report? <script>window.pwned=1</script>"><img src=x onerror="window.pwned=1">'
 WAIT = 30  # seconds a page may take to show what the test waits for (a failure, not a speed bar)
 
@@ -92,6 +94,11 @@ def ask(driver, question: str):
     return driver.find_elements(By.CSS_SELECTOR, ".turn")[before]
 
 
+def history(driver) -> list[str]:
+    """The earlier questions the chat form carries (its hidden `h` inputs)."""
+    return [h.get_attribute("value") for h in driver.find_elements(By.CSS_SELECTOR, 'input[name="h"]')]
+
+
 def screenshot(driver, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / name))
@@ -99,7 +106,7 @@ def screenshot(driver, name: str) -> None:
 
 def no_alert(driver) -> bool:
     try:
-        driver.switch_to.alert
+        driver.switch_to.alert.dismiss()
     except NoAlertPresentException:
         return True
     return False
@@ -114,28 +121,49 @@ def test_enter_sends_and_the_answer_shows_the_highlighted_span_and_source(browse
     assert "Diplomatic Arena" in turn.find_element(By.CSS_SELECTOR, ".source-link").text
     assert browser.execute_script("return window.samePage") is True  # no page reload
     assert browser.switch_to.active_element == browser.find_element(By.ID, "q")
+    assert history(browser) == [MIAMI]
 
 
 def test_a_follow_up_is_resolved_and_the_conversation_stays(browser, base_url):
+    browser.get(base_url + "/")
+    ask(browser, MIAMI)
     turn = ask(browser, "Who represented Russia there?")
     assert "(US Russian)" in turn.find_element(By.CSS_SELECTOR, ".resolved").text
     assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Kirill Dmitriev"
     marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, ".sentence mark")]
     assert marks == ["Miami", "Kirill Dmitriev"]
+    assert history(browser) == [MIAMI, "Who represented Russia there?"]
     screenshot(browser, "chat.png")
 
 
+def test_turns_asked_with_javascript_are_the_turns_the_server_renders(browser, base_url):
+    """chat.js inserts the server's own rendering of a turn: the same markup as the page without it."""
+    follow_up, too_long = "Who represented Russia there?", "x" * 2001
+    browser.get(base_url + "/")
+    ask(browser, MIAMI)
+    answered = ask(browser, follow_up).get_attribute("outerHTML")
+    browser.execute_script("document.getElementById('q').value = arguments[0]", too_long)
+    refused = ask(browser, "").get_attribute("outerHTML")
+    browser.get(base_url + "/?" + urlencode({"q": follow_up, "h": MIAMI}))
+    assert browser.find_elements(By.CSS_SELECTOR, ".turn")[-1].get_attribute("outerHTML") == answered
+    browser.get(base_url + "/?" + urlencode({"q": too_long}))
+    assert browser.find_elements(By.CSS_SELECTOR, ".turn")[-1].get_attribute("outerHTML") == refused
+    assert 'class="error"' in refused and "<mark>Kirill Dmitriev</mark>" in answered
+
+
 def test_supporting_passages_are_one_click_away(browser, base_url):
-    turn = browser.find_elements(By.CSS_SELECTOR, ".turn")[0]
+    browser.get(base_url + "/")
+    turn = ask(browser, MIAMI)
     passage = turn.find_element(By.CSS_SELECTOR, ".passage")
     assert not passage.is_displayed()
     turn.find_element(By.CSS_SELECTOR, ".passages summary").click()
     assert passage.is_displayed()
-    assert "score" in passage.find_element(By.CSS_SELECTOR, ".meta").text
+    assert re.fullmatch(r".* · score \d\.\d{3}", passage.find_element(By.CSS_SELECTOR, ".meta").text)
     assert passage.find_elements(By.TAG_NAME, "mark")
 
 
 def test_the_source_link_opens_the_document_scrolled_to_the_highlight(browser, base_url):
+    browser.get(base_url + "/?" + urlencode({"q": MIAMI}))
     browser.find_element(By.CSS_SELECTOR, ".turn .source-link").click()
     highlight = WebDriverWait(browser, WAIT).until(seen.presence_of_element_located((By.ID, "hl")))
     assert highlight.tag_name == "mark" and highlight.text == "Miami"
@@ -145,6 +173,35 @@ def test_the_source_link_opens_the_document_scrolled_to_the_highlight(browser, b
         highlight)
     assert in_view and browser.execute_script("return scrollY") > 0
     screenshot(browser, "document.png")
+
+
+def test_the_history_keeps_the_last_ten_questions(browser, base_url):
+    earlier = [f"Who is the Kremlin spokesman? ({n})" for n in range(10)]
+    browser.get(base_url + "/?" + urlencode({"h": earlier}, doseq=True))
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".turn")) == 10
+    ask(browser, MIAMI)
+    assert history(browser) == earlier[1:] + [MIAMI]
+
+
+def test_one_question_at_a_time(browser, base_url):
+    browser.get(base_url + "/")
+    browser.execute_script("window.fetch = () => new Promise(() => {})")  # an answer that never comes
+    box = browser.find_element(By.ID, "q")
+    box.send_keys(MIAMI, Keys.ENTER)
+    box.send_keys("Who is the Kremlin spokesman?", Keys.ENTER)
+    turns = browser.find_elements(By.CSS_SELECTOR, ".turn")
+    assert [t.find_element(By.CSS_SELECTOR, ".asked").text for t in turns] == [MIAMI]
+    assert "busy" in browser.find_element(By.ID, "ask").get_attribute("class")
+
+
+def test_a_network_failure_says_so_in_the_turn(browser, base_url):
+    browser.get(base_url + "/")
+    browser.execute_script("window.fetch = () => Promise.reject(new TypeError('offline'))")
+    turn = ask(browser, MIAMI)
+    assert turn.find_element(By.CSS_SELECTOR, ".asked").text == MIAMI
+    assert turn.find_element(By.CSS_SELECTOR, ".error").text == "The server could not be reached. Try again."
+    assert history(browser) == []
+    assert browser.switch_to.active_element == browser.find_element(By.ID, "q")
 
 
 def test_an_out_of_corpus_question_says_the_sources_dont_say(browser, base_url):
@@ -159,7 +216,9 @@ def test_a_too_long_question_shows_the_message_inline(browser, base_url):
     browser.get(base_url + "/")
     browser.execute_script("document.getElementById('q').value = 'x'.repeat(2001)")
     turn = ask(browser, "")
-    assert "the limit is 2000" in turn.find_element(By.CSS_SELECTOR, ".error").text
+    error = turn.find_element(By.CSS_SELECTOR, ".error").text
+    assert error == "The question is 2001 characters long; the limit is 2000"
+    assert history(browser) == []
 
 
 def ran_nothing(browser, page: str) -> None:

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from qa import BuildLocked, Retriever, build_index, chunking
-from qa.build import build_lock
+from qa import BuildLocked, Retriever, build_index
 from qa.cli import main
-from qa.index import current_version
+from qa.settings import DEFAULT
+from qa.store.layout import build_lock, current_version
+
+pytestmark = pytest.mark.slow
 
 HARBOUR = ("Harbour report\n\nThe harbour of Eastport reopened on 3 May after the storm. "
            "Mayor Ingrid Solberg said the repairs cost $12 million.\n")
@@ -78,13 +80,15 @@ def test_old_versions_are_removed_after_a_switch(seeds, tmp_path):
     assert versions == [stats.version]
 
 
-def test_changed_chunking_settings_force_a_full_rebuild_and_say_so(seeds, tmp_path, monkeypatch):
+def test_changed_chunking_settings_force_a_full_rebuild_and_say_so(seeds, tmp_path):
     index_dir = tmp_path / "index"
-    build_index(seeds, index_dir, progress=False)
-    monkeypatch.setitem(chunking.SETTINGS, "chunk_max_words", 60)
-    stats = build_index(seeds, index_dir, progress=False)
-    assert stats.full_rebuild == "chunking changed"
-    assert stats.summary().startswith("full rebuild (chunking changed): 2 added")
+    first = build_index(seeds, index_dir, progress=False)
+    shorter = DEFAULT.replace(chunking={"chunk_max_words": 60})
+    stats = build_index(seeds, index_dir, progress=False, settings=shorter)
+    assert stats.full_rebuild == "chunking.chunk_max_words was 120, now 60"
+    assert stats.summary().startswith("full rebuild (chunking.chunk_max_words was 120, now 60): 2 added")
+    assert stats.chunks > first.chunks  # the new setting took effect, not only its record
+    assert build_index(seeds, index_dir, progress=False, settings=shorter).full_rebuild == ""
 
 
 def test_a_file_that_becomes_undecodable_keeps_its_last_good_version(seeds, tmp_path, caplog):
@@ -189,7 +193,7 @@ def test_a_second_builder_that_will_not_wait_names_the_holder(seeds, tmp_path, c
 def test_a_lock_left_by_a_killed_builder_is_taken_over(seeds, tmp_path):
     index_dir = tmp_path / "index"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from qa.build import build_lock\n"
+        "import sys, time; from pathlib import Path; from qa.store.layout import build_lock\n"
         "with build_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(600)"),
         str(index_dir)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
@@ -225,15 +229,13 @@ def test_watch_rebuilds_when_a_seed_changes(seeds, tmp_path):
         watcher.join(timeout=10)
 
 
-def test_a_large_corpus_gets_an_hnsw_index_that_answers_the_same(seeds, tmp_path, monkeypatch):
-    from qa import index
-
-    monkeypatch.setattr(index, "HNSW_MIN_CHUNKS", 10)  # the seeds' 24 chunks count as large
-    stats = build_index(seeds, tmp_path / "index", progress=False)
+def test_a_large_corpus_gets_an_hnsw_index_that_answers_the_same(seeds, tmp_path):
+    settings = DEFAULT.replace(index={"hnsw_min_chunks": 10})  # the seeds' 24 chunks count as large
+    stats = build_index(seeds, tmp_path / "index", progress=False, settings=settings)
     manifest = json.loads((current_version(tmp_path / "index") / "manifest.json").read_text())
-    assert stats.chunks >= 10 and manifest["faiss"] == "HNSW"
-    retriever = Retriever.open(tmp_path / "index")
-    assert all("HNSW" in type(i).__name__ for i in retriever._search.data.faiss_index.indexes)
+    assert stats.chunks >= 10 and [s["vectors"] for s in manifest["segments"].values()] == ["hnsw"]
+    retriever = Retriever.open(tmp_path / "index", settings=settings)
+    assert all("HNSW" in type(i.index).__name__ for i in retriever._opened.reader.merged.vectors.indexes)
     assert retriever.answer("Who is the Kremlin spokesman?").text == "Dmitry Peskov"
 
 
@@ -254,24 +256,22 @@ def test_a_change_writes_one_small_segment_and_shares_the_rest(seeds, tmp_path):
     assert base in segments_of(index_dir) and base_vectors.stat().st_nlink == 1  # old versions gone
     retriever = Retriever.open(index_dir)
     passages = retriever.search("Eastport harbour repairs cost", k=100)
-    assert len(passages) == retriever.manifest["counts"]["chunks"]
+    assert len(passages) == retriever.manifest.chunks
     for passage in passages:  # the edited document's old copy is dead: never returned
         assert retriever.document(passage.doc_id).text[passage.start:passage.end] == passage.text
         assert "$12 million" not in passage.text
     assert retriever.answer(QUESTION).text == "$15 million"
 
 
-def test_too_many_segments_are_merged_into_one(seeds, tmp_path, monkeypatch):
-    from qa import build
-
-    monkeypatch.setattr(build, "MAX_SEGMENTS", 2)
+def test_too_many_segments_are_merged_into_one(seeds, tmp_path):
+    settings = DEFAULT.replace(index={"max_segments": 2})
     index_dir = tmp_path / "index"
-    build_index(seeds, index_dir, progress=False)
+    build_index(seeds, index_dir, progress=False, settings=settings)
     (seeds / "harbour.txt").write_text(HARBOUR)
-    build_index(seeds, index_dir, progress=False)
+    build_index(seeds, index_dir, progress=False, settings=settings)
     assert len(segments_of(index_dir)) == 2
     (seeds / "note.txt").write_text("Note\n\nClerk Ada Brook filed the ferry report on 4 June.")
-    stats = build_index(seeds, index_dir, progress=False)
+    stats = build_index(seeds, index_dir, progress=False, settings=settings)
     assert len(segments_of(index_dir)) == 1 and stats.added == 1 and stats.embedded_texts < 10
     retriever = Retriever.open(index_dir)
     assert retriever.answer(QUESTION).text == "$12 million"

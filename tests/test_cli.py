@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from qa.cli import main
+
+pytestmark = pytest.mark.slow
 
 QA = str(Path(sys.executable).with_name("qa"))
 
@@ -25,7 +29,7 @@ def test_ask_json_is_the_answer_with_offsets_and_passages(index_dir, capsys):
     answer = json.loads(capsys.readouterr().out)
     assert answer["found"] is True and answer["text"] == "Miami"
     assert answer["sentence"][answer["start"] - answer["sentence_start"]:][:5] == "Miami"
-    assert {"doc_id", "start", "end", "sentence_start", "sentence_end", "score", "passages"} <= set(answer)
+    assert {"doc_id", "start", "end", "sentence_start", "sentence_end", "evidence", "passages"} <= set(answer)
     assert answer["passages"][0]["doc_id"]
 
 

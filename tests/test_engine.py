@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from qa import Answer, IndexUnavailable, Passage, Retriever
-from qa.index import current_version
+from qa.store.layout import current_version
+
+pytestmark = pytest.mark.slow
 
 ARENA = "diplomatic-arena.txt"
 STALL = "us-russia-talks-stall.txt"
@@ -31,12 +32,12 @@ OUT_OF_CORPUS = ["What is the capital of Australia?", "How tall is Mount Everest
 
 def test_the_manifest_records_model_dimension_and_each_documents_hash(index_dir):
     manifest = json.loads((current_version(index_dir) / "manifest.json").read_text())
-    assert manifest["counts"]["documents"] == 2
-    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
-    assert manifest["dimension"] == 384
+    assert manifest["fingerprint"]["embedding.model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert manifest["fingerprint"]["embedding.dimension"] == 384
+    assert manifest["fingerprint"]["index.format_version"] == 3
     assert set(manifest["documents"]) == {ARENA, STALL}
     assert all(len(d["sha256"]) == 64 for d in manifest["documents"].values())
-    assert manifest["built_at"] and manifest["format_version"] == 2
+    assert manifest["built_at"].startswith("20")
 
 
 @pytest.mark.parametrize("question, doc_id, expected", SEED_QUESTIONS)
@@ -87,7 +88,7 @@ def test_search_returns_passages_that_slice_their_documents(retriever):
 
 def test_search_k_larger_than_the_index_returns_everything_once(retriever):
     passages = retriever.search("talks", k=1000)
-    assert len(passages) == retriever.manifest["counts"]["chunks"]
+    assert len(passages) == retriever.manifest.chunks
     assert len({(p.doc_id, p.start) for p in passages}) == len(passages)
 
 
@@ -127,16 +128,24 @@ def test_answers_from_many_threads_match_the_single_threaded_ones(retriever):
     assert all(text == expected[q] for q, text in results)
 
 
+def test_a_follow_up_is_resolved_against_the_history_and_says_how(retriever):
+    answer = retriever.answer("Who represented Russia there?",
+                              history=["Where did the US and Russian envoys meet?"])
+    assert answer.resolved == "Who represented Russia there? (US Russian)"
+    assert answer.found and answer.text == "Kirill Dmitriev"
+    alone = retriever.answer("Who is the Kremlin spokesman?", history=["Where did the envoys meet?"])
+    assert alone.resolved == "Who is the Kremlin spokesman?"
+
+
+def test_an_answer_is_frozen(retriever):
+    answer = retriever.answer("Who is the Kremlin spokesman?")
+    with pytest.raises(AttributeError):
+        answer.text = "someone else"
+
+
 def test_missing_index_says_to_run_qa_index(tmp_path):
     with pytest.raises(IndexUnavailable, match="run `qa index`"):
         Retriever.open(tmp_path / "nowhere")
-
-
-@pytest.fixture
-def index_copy(index_dir, tmp_path):
-    copy = tmp_path / "index"
-    shutil.copytree(index_dir, copy)
-    return copy
 
 
 def segment_folder(index_dir):
@@ -167,7 +176,7 @@ def test_vectors_that_do_not_match_the_chunks_are_caught(index_copy):
 def test_an_index_from_another_model_is_refused(index_copy):
     manifest_path = current_version(index_copy) / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["model"] = "some/other-model"
+    manifest["fingerprint"]["embedding.model"] = "some/other-model"
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IndexUnavailable, match="other-model.*run `qa index`"):
         Retriever.open(index_copy)

@@ -8,11 +8,13 @@ import time
 
 import httpx
 import pytest
+from servers import running
 
 from qa import build_index
-from servers import running
 from web import create_app
 from web.state import open_retriever
+
+pytestmark = pytest.mark.slow
 
 HARBOUR = ("Harbour report\n\nThe harbour of Eastport reopened on 3 May after the storm. "
            "Mayor Ingrid Solberg said the repairs cost $12 million.\n")

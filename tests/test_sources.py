@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import pytest
@@ -83,7 +84,7 @@ def test_every_sentence_and_chunk_slices_to_its_own_text(seeds_dir):
         starts = [s.start for s in sentences]
         assert starts == sorted(starts)
         # consecutive chunks overlap by a sentence, and together they cover every sentence
-        for before, after in zip(chunks, chunks[1:]):
+        for before, after in itertools.pairwise(chunks):
             assert after.start < before.end
         assert all(any(c.start <= s.start and s.end <= c.end for c in chunks) for s in sentences)
 
@@ -93,3 +94,29 @@ def test_headings_are_marked_so_they_are_never_picked_as_answers(seeds_dir):
     headings = [s.text for s in chunk_document(arena)[1] if s.heading]
     assert "Miami Talks: The US-Russia Envoy Dialogue" in headings
     assert not any(h.endswith(".") for h in headings)
+
+
+def test_format_headings_become_spans_of_the_clean_text():
+    markdown = parse_document(b"# Ferry timetable\n\nThe ferry runs daily.\n\n"
+                              b"## In winter, a longer heading than usual.\n\nOnce a day.", "f.md", "f.md")
+    assert [markdown.text[a:b] for a, b in markdown.headings] == [
+        "Ferry timetable", "In winter, a longer heading than usual."]
+    page = parse_document(b"<h1>News</h1><p>Body text here.</p><h2>Sport</h2><p>Scores.</p>", "n.html", "n.html")
+    assert [page.text[a:b] for a, b in page.headings] == ["News", "Sport"]
+    sentences = [s for s in chunk_document(markdown)[1] if s.heading]
+    assert [s.text for s in sentences] == ["Ferry timetable", "In winter, a longer heading than usual."]
+
+
+def test_a_format_is_one_entry_in_the_converter_table(tmp_path, monkeypatch):
+    from qa import sources
+
+    def convert_csv(data: bytes, path: str) -> sources.Converted:
+        return sources.Converted("", [sources.Block(line.replace(",", " ")) for line in data.decode().splitlines()])
+
+    (tmp_path / "table.csv").write_text("Port,Ships\nEastport,12\n")
+    with pytest.raises(SourceError, match="not a supported format"):
+        parse_document(b"Port,Ships", "table.csv", "table.csv")
+    assert load_documents(tmp_path)[0] == []
+    monkeypatch.setitem(sources.CONVERTERS, ".csv", convert_csv)
+    (document,), _ = load_documents(tmp_path)
+    assert document.id == "table.csv" and document.text == "Port Ships\nEastport 12"

@@ -7,14 +7,18 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from qa import build_index
+from qa import BuildLocked, QuestionError, build_index
+from qa.settings import DEFAULT
 from web import create_app
+from web.conversation import message
+
+pytestmark = pytest.mark.slow
 
 MIAMI = "Where did the US and Russian envoys meet?"
-HOSTILE = """The <script>window.pwned = 1</script> Zorblax file "><img src=x onerror="window.pwned=1">
-
-The Zorblax report was written by Agent Quimby Smith, who signed it "><img src=x onerror="window.pwned=1"> in the margin.
-"""
+HOSTILE = ('The <script>window.pwned = 1</script> Zorblax file "><img src=x onerror="window.pwned=1">\n\n'
+           'The Zorblax report was written by Agent Quimby Smith, who signed it "><img src=x onerror="window.pwned=1">'
+           " in the margin.\n")
+HOSTILE_QUESTION = 'Who wrote the Zorblax report? <script>window.pwned=1</script>"><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +35,33 @@ def hostile_client(tmp_path_factory) -> TestClient:
     return TestClient(create_app(index, seeds))
 
 
+class Refusing:
+    """A stand-in Retriever whose every question raises `error` (a qa error the engine may raise)."""
+
+    settings = DEFAULT
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def answer(self, question, history=(), k=5):
+        raise self.error
+
+    search = answer
+
+
+def refusing_client(tmp_path, error: Exception) -> TestClient:
+    app = create_app(tmp_path / "unused-index", tmp_path)
+    app.state.retriever = Refusing(error)
+    return TestClient(app)
+
+
 def seed_text(client: TestClient, doc_id: str) -> str:
     return client.get(f"/api/documents/{doc_id}").json()["text"]
+
+
+def conversation(page: str) -> str:
+    """The conversation part of a chat page (not the turn templates chat.js copies)."""
+    return page[page.index('<section id="conversation"'):page.index("</section>")]
 
 
 def test_ask_returns_the_span_with_offsets_into_the_document(client):
@@ -42,6 +71,14 @@ def test_ask_returns_the_span_with_offsets_into_the_document(client):
     assert answer["sentence"][answer["start"] - answer["sentence_start"]:][:5] == "Miami"
     assert answer["link"] == f"/documents/{answer['doc_id']}?start={answer['start']}&end={answer['end']}#hl"
     assert answer["passages"] and all(p["link"].startswith("/documents/") for p in answer["passages"])
+
+
+def test_ask_reports_evidence_and_scores_rounded_to_four_places(client):
+    answer = client.get("/api/ask", params={"q": MIAMI}).json()
+    assert "score" not in answer and 0.35 <= answer["evidence"] <= 1
+    for value in [answer["evidence"]] + [p["score"] for p in answer["passages"]]:
+        assert isinstance(value, float) and round(value, 4) == value
+    assert any(round(value, 3) != value for value in [answer["evidence"]] + [p["score"] for p in answer["passages"]])
 
 
 @pytest.mark.parametrize("question, span", [("Who is the Kremlin spokesman?", "Dmitry Peskov"),
@@ -71,13 +108,63 @@ def test_out_of_corpus_question_is_not_answered_but_shows_related_passages(clien
     assert answer["passages"]
 
 
-@pytest.mark.parametrize("question", ["", "   ", "x" * 2001])
-def test_bad_questions_get_422_with_a_message(client, question):
+@pytest.mark.parametrize("question, detail", [
+    ("", "The question is empty: type a question about the sources"),
+    ("   ", "The question is empty: type a question about the sources"),
+    ("x" * 2001, "The question is 2001 characters long; the limit is 2000")])
+def test_bad_questions_get_422_with_a_message(client, question, detail):
     for response in (client.get("/api/ask", params={"q": question}),
                      client.post("/api/ask", json={"question": question}),
                      client.get("/api/search", params={"q": question})):
         assert response.status_code == 422
-        assert re.search(r"empty|limit is 2000", response.json()["detail"])
+        assert response.json() == {"detail": detail}
+
+
+def test_the_message_upper_cases_only_its_first_letter():
+    assert message(QuestionError("the question names DOC-7 and the US")) == "The question names DOC-7 and the US"
+    assert message(QuestionError("")) == ""
+
+
+def test_every_qa_error_gets_its_own_status_and_message(tmp_path):
+    client = refusing_client(tmp_path, BuildLocked("another build (PID 7) holds the index's lock"))
+    api = client.get("/api/ask", params={"q": MIAMI})
+    assert api.status_code == 409 and api.json() == {"detail": "Another build (PID 7) holds the index's lock"}
+    turn = client.post("/turn", data={"q": MIAMI})
+    assert turn.status_code == 409
+    assert 'role="alert">Another build (PID 7) holds the index&#39;s lock</p>' in turn.text
+
+
+def test_the_turn_fragment_of_a_bad_question_is_422_with_its_message(tmp_path):
+    client = refusing_client(tmp_path, QuestionError("the question names DOC-7, which the US index lacks"))
+    response = client.post("/turn", data={"q": "Where is DOC-7?", "h": [MIAMI]})
+    assert response.status_code == 422 and response.headers["content-type"].startswith("text/html")
+    fragment = response.text.strip()
+    assert fragment.startswith('<article class="turn">') and fragment.endswith("</article>")
+    assert '<span class="asked">Where is DOC-7?</span>' in fragment
+    assert '<p class="error" role="alert">The question names DOC-7, which the US index lacks</p>' in fragment
+
+
+def test_the_turn_fragment_of_a_too_long_question_is_422(client):
+    response = client.post("/turn", data={"q": "x" * 2001})
+    assert response.status_code == 422
+    assert 'role="alert">The question is 2001 characters long; the limit is 2000</p>' in response.text
+    assert "<html" not in response.text
+
+
+def test_the_turn_fragment_answers_a_follow_up(client):
+    response = client.post("/turn", data={"q": "Who represented Russia there?", "h": [MIAMI]})
+    assert response.status_code == 200
+    fragment = response.text.strip()
+    assert fragment.startswith('<article class="turn">') and fragment.count("<article") == 1
+    assert "Read as: <span>Who represented Russia there? (US Russian)</span>" in fragment
+    assert "<mark>Kirill Dmitriev</mark>" in fragment
+    assert re.findall(r'<span class="score">(\d\.\d{3})</span>', fragment)
+
+
+def test_the_turn_fragment_and_the_chat_page_render_a_turn_the_same(client):
+    fragment = client.post("/turn", data={"q": "Who represented Russia there?", "h": [MIAMI]}).text.strip()
+    page = client.get("/", params={"q": "Who represented Russia there?", "h": MIAMI}).text
+    assert fragment in conversation(page)
 
 
 def test_search_returns_k_passages_best_first(client):
@@ -97,13 +184,17 @@ def test_documents_list_and_one_document(client, seeds_dir):
 def test_healthz_reports_the_loaded_index(client, index_dir):
     health = client.get("/healthz").json()
     version = (index_dir / "CURRENT").read_text().strip()
-    assert health == {"status": "ok", "documents": 2, "built_at": health["built_at"], "version": version}
-    assert health["built_at"].startswith("20")
+    assert health.pop("built_at").startswith("20")
+    assert health == {"status": "ok", "documents": 2, "version": version}
 
 
-def test_healthz_is_503_without_an_index(tmp_path):
-    response = TestClient(create_app(tmp_path / "no-index", tmp_path)).get("/healthz")
-    assert response.status_code == 503 and "qa index" in response.json()["detail"]
+def test_healthz_and_the_turn_fragment_are_503_without_an_index(tmp_path):
+    client = TestClient(create_app(tmp_path / "No-Index", tmp_path))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"detail": f"No index found in {tmp_path / 'No-Index'}/: run `qa index` to build it"}
+    turn = client.post("/turn", data={"q": MIAMI})
+    assert turn.status_code == 503 and "No-Index/: run `qa index` to build it</p>" in turn.text
 
 
 def test_the_chat_page_without_an_index_says_how_to_build_one(tmp_path):
@@ -115,7 +206,7 @@ def test_the_chat_page_without_an_index_says_how_to_build_one(tmp_path):
 
 def test_an_empty_follow_up_is_refused_not_filled_from_the_history(client):
     response = client.post("/api/ask", json={"question": "  ", "history": ["Who met in Miami?"]})
-    assert response.status_code == 422 and "empty" in response.json()["detail"].lower()
+    assert response.status_code == 422 and "empty" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("doc_id", ["no-such.txt", "../pyproject.toml", "..%2F..%2Fpyproject.toml",
@@ -143,17 +234,23 @@ def test_posting_the_form_adds_a_turn(client):
 def test_chat_page_says_the_sources_dont_say(client):
     page = client.get("/", params={"q": "What is the capital of Australia?"}).text
     assert "The sources don't say" in page and "Related passages" in page
+    assert re.findall(r'<span class="score">(\d\.\d{3})</span>', page)
 
 
 def test_chat_page_shows_a_bad_question_inline_with_422(client):
-    response = client.post("/", data={"q": "x" * 2001})
+    response = client.post("/", data={"q": "x" * 2001, "h": [MIAMI]})
     assert response.status_code == 422
-    assert 'role="alert">The question is 2001 characters long; the limit is 2000' in response.text
+    turns = conversation(response.text)
+    assert turns.count('<article class="turn">') == 2 and "<mark>Miami</mark>" in turns
+    assert 'role="alert">The question is 2001 characters long; the limit is 2000</p>' in turns
+    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', response.text)
+    assert hidden == [MIAMI]  # the refused question is not carried on
 
 
-def test_chat_page_says_what_is_indexed(client, index_dir):
+def test_chat_page_says_what_is_indexed(client, index_dir, retriever):
     page = client.get("/").text
-    assert "U.S.–Russia Talks on Ukraine Stall" in page and "2 documents" in page
+    assert "U.S.–Russia Talks on Ukraine Stall" in page
+    assert re.search(rf"2 documents,\s+{retriever.manifest.chunks} passages", page)
     assert (index_dir / "CURRENT").read_text().strip() in page
 
 
@@ -178,23 +275,27 @@ def test_api_is_documented(client):
     assert "/api/ask" in client.get("/openapi.json").json()["paths"]
     docs = client.get("/docs").text
     assert "GET /api/search" in docs and "POST /api/ask" in docs
+    assert "<code>evidence</code>: cosine of the answer" in docs and "<code>history</code>: earlier" in docs
 
 
 def test_hostile_document_and_question_text_is_escaped(hostile_client):
-    question = 'Who wrote the Zorblax report? <script>window.pwned=1</script>"><img src=x onerror=alert(1)>'
-    chat = hostile_client.get("/", params={"q": question}).text
-    answer = hostile_client.get("/api/ask", params={"q": question}).json()
+    chat = hostile_client.get("/", params={"q": HOSTILE_QUESTION}).text
+    fragment = hostile_client.post("/turn", data={"q": HOSTILE_QUESTION, "h": ['"><img src=x>']}).text
+    answer = hostile_client.get("/api/ask", params={"q": HOSTILE_QUESTION}).json()
     document = hostile_client.get(answer["link"].split("#")[0]).text
-    for page in (chat, document):
+    for page in (chat, fragment, document):
         assert "<script>window" not in page and "<img" not in page
         assert "&lt;script&gt;window.pwned" in page and "&#34;&gt;&lt;img src=x onerror=" in page
-    assert "<mark>Agent Quimby Smith</mark>" in chat
+    for page in (chat, fragment):
+        assert "<mark>Agent Quimby Smith</mark>" in page
+        assert "&lt;script&gt;window.pwned=1&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</span>" in page
 
 
 def test_the_server_never_writes_to_the_seeds_folder(client, seeds_dir):
     before = {p.name: p.stat().st_mtime_ns for p in seeds_dir.iterdir()}
     client.get("/", params={"q": MIAMI})
     client.post("/api/ask", json={"question": "Who represented Russia there?", "history": [MIAMI]})
+    client.post("/turn", data={"q": "Who represented Russia there?", "h": [MIAMI]})
     assert {p.name: p.stat().st_mtime_ns for p in seeds_dir.iterdir()} == before
 
 
@@ -203,4 +304,32 @@ def test_a_long_plain_form_conversation_keeps_its_last_ten_questions(client):
     page = client.post("/", data={"q": MIAMI, "h": asked}).text
     hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page)
     assert hidden == asked[3:] + [MIAMI]
-    assert page.count('class="turn"') == 11  # ten earlier turns and the new one
+    turns = conversation(page)
+    assert turns.count('<article class="turn">') == 11  # ten earlier turns and the new one
+    assert turns.count('<blockquote class="sentence">') == 11 and "not-replayed" not in turns
+
+
+def test_long_earlier_questions_are_not_all_answered_again(client):
+    long = [(f"{n}: where did the US and Russian envoys meet, and who spoke for the Kremlin? " * 30)[:2000]
+            for n in range(10)]
+    page = client.post("/", data={"q": "Who is the Kremlin spokesman?", "h": long})
+    assert page.status_code == 200
+    turns = re.findall(r'<article class="turn">.*?</article>', conversation(page.text), re.S)
+    assert len(turns) == 11
+    assert ["not-replayed" in turn for turn in turns] == [True] * 9 + [False, False]
+    assert '<span class="asked">0: where did the US' in turns[0]
+    assert "<mark>Dmitry Peskov</mark>" in turns[-1]
+    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page.text)
+    assert hidden == long[1:] + ["Who is the Kremlin spokesman?"]
+
+
+def test_the_app_answers_with_the_settings_it_is_given(index_dir, seeds_dir):
+    settings = DEFAULT.replace(answering={"max_question_chars": 30, "max_history": 1})
+    client = TestClient(create_app(index_dir, seeds_dir, settings=settings))
+    assert client.get("/api/ask", params={"q": MIAMI}).json() == {
+        "detail": "The question is 41 characters long; the limit is 30"}
+    response = client.post("/turn", data={"q": MIAMI})
+    assert response.status_code == 422 and "the limit is 30</p>" in response.text
+    page = client.post("/", data={"q": "Who is the Kremlin spokesman?", "h": ["Who met in Miami?"]}).text
+    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page)
+    assert hidden == ["Who is the Kremlin spokesman?"] and 'data-max-history="1"' in page

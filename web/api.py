@@ -1,21 +1,29 @@
-"""The JSON API: ask, search, documents, health. Offsets are into a document's clean text."""
+"""The JSON API: ask, search, documents, health. Offsets are into a document's clean text.
+
+Errors of qa (`QAError`) reach the client through the app's one handler, as
+`{"detail": message}` with the error's HTTP status.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field, PlainSerializer
 
-from qa import IndexUnavailable, Passage, Retriever
-from qa.followup import MAX_HISTORY
-from qa.retriever import MAX_QUESTION_CHARS, QuestionError
-from web.conversation import Turn, ask, document_link
+from qa import Passage
+from qa.settings import DEFAULT
+from web.conversation import Turn, answer_turn, document_link
 from web.highlight import word_marks
-from web.state import index_info, open_retriever, retriever
+from web.state import AppRetriever, index_info, open_retriever
 
 router = APIRouter()
+MAX_QUESTION_CHARS = DEFAULT.answering.max_question_chars
+MAX_HISTORY = DEFAULT.answering.max_history
+
+# Scores are computed unrounded and rounded here, at the edge, to 4 places.
+Rounded = Annotated[float, PlainSerializer(lambda value: round(value, 4), return_type=float)]
 
 
 class PassageOut(BaseModel):
@@ -26,7 +34,7 @@ class PassageOut(BaseModel):
     text: str
     start: int
     end: int
-    score: float
+    score: Rounded = Field(description="the passage's fused dense + BM25 score (4 decimals)")
     marks: list[tuple[int, int]]
     link: str
 
@@ -35,24 +43,27 @@ class AnswerOut(BaseModel):
     """The answer: `text` is `document.text[start:end]`, inside `sentence`
     (`document.text[sentence_start:sentence_end]`). `found` is false when the sources don't say."""
 
-    question: str
+    question: str = Field(description="the question as asked")
     resolved: str = Field(description="the question as answered, after follow-up resolution")
-    found: bool
-    text: str
+    found: bool = Field(description="false when the sources don't say")
+    text: str = Field(description="the answer span, document.text[start:end]")
     doc_id: str | None
     title: str
     start: int
     end: int
-    sentence: str
+    sentence: str = Field(description="the sentence holding the answer, document.text[sentence_start:sentence_end]")
     sentence_start: int
     sentence_end: int
-    score: float
-    question_type: str
+    evidence: Rounded = Field(description="cosine of the answer's sentence (or its section heading) with the "
+                                          "question (4 decimals); below the threshold the sources don't say")
+    question_type: str = Field(description="money, count, percent, date, person, place or empty")
     link: str | None = Field(description="the document page scrolled to the span")
     passages: list[PassageOut]
 
 
 class AskIn(BaseModel):
+    """Coarse size limits; the Retriever checks the question against its settings and says why."""
+
     question: str = Field(max_length=MAX_QUESTION_CHARS * 2, description="the question")
     history: list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] = Field(
         default_factory=list, max_length=MAX_HISTORY * 10,
@@ -79,47 +90,44 @@ class Health(BaseModel):
 
 
 def passage_out(passage: Passage, marks: list[tuple[int, int]]) -> PassageOut:
-    return PassageOut(**passage.__dict__, marks=marks,
-                      link=document_link(passage.doc_id, passage.start, passage.end))
+    return PassageOut(**asdict(passage), marks=marks, link=document_link(passage.doc_id, passage.start, passage.end))
 
 
 def answer_out(turn: Turn) -> AnswerOut:
-    """The JSON form of a turn; 422 with the message when the question was refused."""
-    if turn.error:
-        raise HTTPException(422, detail=turn.error)
+    """The JSON form of an answered turn."""
     a = turn.answer
-    return AnswerOut(question=turn.question, resolved=turn.resolved, found=a.found, text=a.text,
+    assert a is not None, "answer_turn answers or raises"
+    return AnswerOut(question=turn.question, resolved=a.resolved, found=a.found, text=a.text,
                      doc_id=a.doc_id, title=a.title, start=a.start, end=a.end, sentence=a.sentence,
-                     sentence_start=a.sentence_start, sentence_end=a.sentence_end, score=a.score,
+                     sentence_start=a.sentence_start, sentence_end=a.sentence_end, evidence=a.evidence,
                      question_type=a.question_type, link=turn.link or None,
                      passages=[passage_out(p, marks) for p, marks in turn.passages])
 
 
-@router.get("/api/ask", response_model=AnswerOut, tags=["answers"])
-def ask_get(q: str = Query(description="the question"), r: Retriever = Depends(retriever)):
+@router.get("/api/ask", response_model=AnswerOut, tags=["answers"],
+            responses={422: {"description": "the question is empty or too long"}})
+def ask_get(q: Annotated[str, Query(description="the question")], r: AppRetriever):
     """Answer one question from the sources, with the span offsets and the passages behind it."""
-    return answer_out(ask(r, q, []))
+    return answer_out(answer_turn(r, q, []))
 
 
-@router.post("/api/ask", response_model=AnswerOut, tags=["answers"])
-def ask_post(body: AskIn, r: Retriever = Depends(retriever)):
-    """Answer a question of a conversation: a follow-up is first resolved against the history."""
-    return answer_out(ask(r, body.question, body.history))
+@router.post("/api/ask", response_model=AnswerOut, tags=["answers"],
+             responses={422: {"description": "the question is empty or too long"}})
+def ask_post(body: AskIn, r: AppRetriever):
+    """Answer a question of a conversation: a follow-up is read in the light of the history."""
+    return answer_out(answer_turn(r, body.question, body.history))
 
 
-@router.get("/api/search", response_model=list[PassageOut], tags=["answers"])
-def search(q: str = Query(description="the question"), k: int = Query(5, ge=1, le=50, description="how many passages (1 to 50)"),
-           r: Retriever = Depends(retriever)):
+@router.get("/api/search", response_model=list[PassageOut], tags=["answers"],
+            responses={422: {"description": "the question is empty or too long"}})
+def search(q: Annotated[str, Query(description="the question")], r: AppRetriever,
+           k: Annotated[int, Query(ge=1, le=50, description="how many passages (1 to 50)")] = 5):
     """The k best passages for a question, best first."""
-    try:
-        passages = r.search(q, k=k)
-    except QuestionError as error:
-        raise HTTPException(422, detail=str(error).capitalize()) from error
-    return [passage_out(p, word_marks(p.text, q)) for p in passages]
+    return [passage_out(p, word_marks(p.text, q)) for p in r.search(q, k=k)]
 
 
 @router.get("/api/documents", response_model=list[DocumentSummary], tags=["documents"])
-def documents(r: Retriever = Depends(retriever)):
+def documents(r: AppRetriever):
     """Every indexed document, by id."""
     return [DocumentSummary(id=d.id, title=d.title, chars=len(d.text), link=document_link(d.id))
             for d in r.documents()]
@@ -127,7 +135,7 @@ def documents(r: Retriever = Depends(retriever)):
 
 @router.get("/api/documents/{doc_id:path}", response_model=DocumentOut, tags=["documents"],
             responses={404: {"description": "no such document in the index"}})
-def document(doc_id: str, r: Retriever = Depends(retriever)):
+def document(doc_id: str, r: AppRetriever):
     """One indexed document's clean text (the text every offset points into)."""
     try:
         d = r.document(doc_id)
@@ -141,9 +149,5 @@ def document(doc_id: str, r: Retriever = Depends(retriever)):
             responses={503: {"description": "the index cannot be loaded"}})
 def healthz(request: Request):
     """Whether the index is loaded, with its document count, build time and version."""
-    try:
-        info = index_info(open_retriever(request.app))
-    except IndexUnavailable as error:
-        return JSONResponse({"status": "unavailable", "detail": str(error)}, status_code=503)
-    return Health(status="ok", documents=len(info["documents"]), built_at=info["built_at"],
-                  version=info["version"])
+    info = index_info(open_retriever(request.app))
+    return Health(status="ok", documents=info.documents, built_at=info.built_at, version=info.version)

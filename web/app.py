@@ -7,20 +7,22 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from qa import BuildStats, IndexUnavailable, build_index
+from qa import BuildStats, QAError, Settings, build_index
+from qa.settings import DEFAULT
 from qa.watch import watch as watch_seeds
 from web import api, pages
+from web.conversation import message
 from web.state import open_retriever
 
 STATIC = Path(__file__).parent / "static"
-KEEP_ALIVE_SECONDS = 30
+JSON_PATHS = ("/api/", "/healthz")
 
 
 def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "seeds",
-               watch: bool = False) -> FastAPI:
+               watch: bool = False, settings: Settings = DEFAULT) -> FastAPI:
     """The web app over the index in `index_dir`; the Retriever opens once, on first use.
 
     With `watch`, while the app runs it rebuilds the index when `seeds_dir` changes and
@@ -32,7 +34,8 @@ def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "
         stop = threading.Event()
         if watch and seeds_dir:
             threading.Thread(target=watch_seeds, args=(seeds_dir, index_dir),
-                             kwargs={"on_build": lambda stats: refresh(app, stats), "stop": stop},
+                             kwargs={"on_build": lambda stats: refresh(app, stats), "stop": stop,
+                                     "settings": settings},
                              name="qa-seeds-watcher", daemon=True).start()
         yield
         stop.set()
@@ -41,20 +44,24 @@ def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.index_dir = Path(index_dir)
     app.state.seeds_dir = Path(seeds_dir) if seeds_dir else None
+    app.state.settings = settings
     app.state.retriever = None
     app.state.open_lock = threading.Lock()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
-
-    @app.exception_handler(IndexUnavailable)
-    def unavailable(request: Request, error: IndexUnavailable):
-        if request.url.path.startswith(("/api/", "/healthz")):
-            return JSONResponse({"detail": str(error)}, status_code=503)
-        return pages.templates.TemplateResponse(request, "error.html", {
-            "title": "No index", "message": str(error)}, status_code=503)
-
+    app.add_exception_handler(QAError, qa_error)
     return app
+
+
+def qa_error(request: Request, error: Exception) -> Response:
+    """Every `QAError` as a response with its HTTP status: `{"detail": message}` for the JSON
+    API and /healthz, the error page for the other pages."""
+    status = error.status if isinstance(error, QAError) else 500
+    if request.url.path.startswith(JSON_PATHS):
+        return JSONResponse({"detail": message(error)}, status_code=status)
+    return pages.templates.TemplateResponse(request, "error.html", {
+        "title": "No index" if status == 503 else "Error", "message": message(error)}, status_code=status)
 
 
 def refresh(app: FastAPI, stats: BuildStats) -> None:
@@ -65,17 +72,18 @@ def refresh(app: FastAPI, stats: BuildStats) -> None:
 
 
 def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
-          host: str = "127.0.0.1", port: int = 8000) -> None:
+          host: str = "127.0.0.1", port: int = 8000, settings: Settings = DEFAULT) -> None:
     """Build or update the index of `seeds_dir` (with progress), load it, then run uvicorn."""
     import uvicorn
 
     print(f"qa serve: indexing {seeds_dir}/ into {index_dir}/", flush=True)
-    stats = build_index(seeds_dir, index_dir, progress=True)
+    stats = build_index(seeds_dir, index_dir, progress=True, settings=settings)
     print(f"qa serve: {stats.summary()}: {stats.documents} documents, {stats.chunks} chunks "
           f"({stats.version})", flush=True)
-    app = create_app(index_dir, seeds_dir, watch=True)
+    app = create_app(index_dir, seeds_dir, watch=True, settings=settings)
     open_retriever(app)
     print(f"qa serve: answering on http://{host}:{port}/", flush=True)
     # Keep-alive outlasts a burst: under a queue of answers a client's next request must not
     # race the server closing its idle connection.
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    uvicorn.run(app, host=host, port=port, log_level="warning",
+                timeout_keep_alive=settings.serve.keep_alive_seconds)

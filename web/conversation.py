@@ -1,32 +1,48 @@
-"""A conversation turn: the question as asked, as resolved against earlier ones, and its answer."""
+"""A conversation turn: the question as asked, its answer (read by the Retriever in the light
+of the earlier questions) or the message of why it could not be asked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from qa import Answer, Passage, Retriever
-from qa.followup import resolve
-from qa.retriever import MAX_QUESTION_CHARS, QuestionError, check_question
+from qa import Answer, Passage, QAError, Retriever
 from web.highlight import answer_mark, passage_marks
 
 
-@dataclass
+def message(error: BaseException) -> str:
+    """What a person reads for `error`: its text with the first letter upper-cased, the rest as is."""
+    text = str(error)
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
 class Turn:
-    """One question and what the sources say; `error` is set instead of `answer` for bad input."""
+    """One question and what the sources say.
+
+    Exactly one of these holds: `answer` is set; `error` is set (the question could not be
+    asked, `status` is the error's HTTP status); or neither, for an earlier turn that was
+    not answered again (see `replay`).
+    """
 
     question: str
-    resolved: str = ""
     answer: Answer | None = None
     error: str = ""
+    status: int = 200
     sentence_marks: list[tuple[int, int]] = field(default_factory=list)
     passages: list[tuple[Passage, list[tuple[int, int]]]] = field(default_factory=list)
+
+    @property
+    def resolved(self) -> str:
+        """The question as the Retriever read it ('' without an answer)."""
+        return self.answer.resolved if self.answer else ""
 
     @property
     def link(self) -> str:
         """The document page scrolled to the answer span ('' without an answer)."""
         a = self.answer
-        return document_link(a.doc_id, a.start, a.end) if a and a.found else ""
+        return document_link(a.doc_id, a.start, a.end) if a and a.found and a.doc_id else ""
 
 
 def document_link(doc_id: str, start: int | None = None, end: int | None = None) -> str:
@@ -35,23 +51,42 @@ def document_link(doc_id: str, start: int | None = None, end: int | None = None)
     return f"{url}?start={start}&end={end}#hl" if start is not None else url
 
 
-def ask(r: Retriever, question: str, history: list[str]) -> Turn:
-    """Resolve `question` against `history` (earlier questions as asked) and answer it."""
-    turn = Turn(question=question.strip())
+def answered(question: str, answer: Answer) -> Turn:
+    """The turn of `question` answered by `answer`, with its highlights."""
+    return Turn(question=question.strip(), answer=answer,
+                sentence_marks=answer_mark(answer) if answer.found else [],
+                passages=[(p, passage_marks(p, answer, answer.resolved)) for p in answer.passages])
+
+
+def refused(question: str, error: QAError) -> Turn:
+    """The turn of a question that `error` stopped: its message and HTTP status."""
+    return Turn(question=question.strip(), error=message(error), status=error.status)
+
+
+def answer_turn(r: Retriever, question: str, history: Sequence[str]) -> Turn:
+    """`question` answered by `r` in the light of `history` (earlier questions as asked,
+    oldest first); raises `QAError` (`QuestionError` for a question that cannot be asked)."""
+    return answered(question, r.answer(question, history=history))
+
+
+def ask(r: Retriever, question: str, history: Sequence[str]) -> Turn:
+    """`answer_turn`, but an error becomes a turn that shows its message."""
     try:
-        check_question(question)  # as asked: the words a follow-up borrows don't make it longer or non-empty
-        resolved = resolve(question, history)
-        turn.answer = r.answer(resolved[:MAX_QUESTION_CHARS])
-    except QuestionError as error:
-        turn.error = str(error).capitalize()
-        return turn
-    turn.resolved = resolved
-    if turn.answer.found:
-        turn.sentence_marks = answer_mark(turn.answer)
-    turn.passages = [(p, passage_marks(p, turn.answer, resolved)) for p in turn.answer.passages]
-    return turn
+        return answer_turn(r, question, history)
+    except QAError as error:
+        return refused(question, error)
 
 
-def replay(r: Retriever, asked: list[str]) -> list[Turn]:
-    """The turns of a conversation whose questions are `asked`, oldest first."""
-    return [ask(r, question, asked[:n]) for n, question in enumerate(asked)]
+def replay(r: Retriever, asked: Sequence[str], budget: int) -> list[Turn]:
+    """The turns of a conversation whose questions are `asked`, oldest first.
+
+    Each one is answered again, newest first, while the questions answered again total at
+    most `budget` characters; older ones show the question alone. Answering a question
+    costs about its length (the model reads up to 256 word pieces of it), so a page of
+    long earlier questions costs at most about one `budget`-long question more.
+    """
+    turns, spent = [], 0
+    for n in reversed(range(len(asked))):
+        spent += len(asked[n].strip())
+        turns.append(ask(r, asked[n], asked[:n]) if spent <= budget else Turn(question=asked[n].strip()))
+    return turns[::-1]

@@ -44,7 +44,7 @@ def passage_marks(passage: Passage, answer: Answer, question: str) -> list[tuple
 
 def word_marks(text: str, question: str) -> list[tuple[int, int]]:
     """Every whole-word occurrence in `text` of a topic word of `question` (case-insensitive)."""
-    marks = set()
+    marks: set[tuple[int, int]] = set()
     for word in content_words(question):
         pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
         marks.update(match.span() for match in pattern.finditer(text))

@@ -1,59 +1,78 @@
-"""The HTML pages: the chat (works as a plain form without JavaScript), documents, API docs."""
+"""The HTML pages: the chat (works as a plain form without JavaScript), documents, API docs,
+and POST /turn, the one rendering of a chat turn that chat.js inserts."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import jinja2
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from qa import Retriever
-from qa.followup import MAX_HISTORY
-from web.conversation import ask, document_link, replay
+from qa import QAError, Retriever
+from web.conversation import Turn, answer_turn, ask, document_link, refused, replay
 from web.highlight import marked
-from web.state import index_info, retriever
+from web.state import AppRetriever, index_info, open_retriever
 
 templates = Jinja2Templates(env=jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True))
 templates.env.globals.update(marked=marked, document_link=document_link)
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
+UNREACHABLE = "The server could not be reached. Try again."
+
 
 def chat_page(request: Request, r: Retriever, question: str | None, asked: list[str]):
     """The conversation so far (`asked`, replayed) plus the answer to `question`, if any."""
-    asked = asked[-MAX_HISTORY:]
-    turns = replay(r, asked)
+    settings = r.settings.answering
+    asked = asked[-settings.max_history:]
+    # Earlier turns are answered again to be shown; at most one longest question's worth of them.
+    turns = replay(r, asked, budget=settings.max_question_chars)
     status = 200
     if question is not None:
         turn = ask(r, question, asked)
         turns.append(turn)
-        if turn.error:
-            status = 422
-        else:
-            asked = (asked + [turn.question])[-MAX_HISTORY:]
+        status = turn.status
+        if not turn.error:
+            asked = (asked + [turn.question])[-settings.max_history:]
     return templates.TemplateResponse(request, "chat.html", {
-        "turns": turns, "asked": asked, "index": index_info(r)}, status_code=status)
+        "turns": turns, "asked": asked, "max_history": settings.max_history, "index": index_info(r),
+        "pending_turn": Turn(question=""), "failed_turn": Turn(question="", error=UNREACHABLE)},
+        status_code=status)
 
 
 @router.get("/")
-def chat(request: Request, q: str | None = None, h: list[str] = Query(default=[]),
-         r: Retriever = Depends(retriever)):
+def chat(request: Request, r: AppRetriever, q: str | None = None, h: Annotated[list[str] | None, Query()] = None):
     """The chat page; `?q=` asks a question, `h` carries the earlier questions."""
-    return chat_page(request, r, q, h)
+    return chat_page(request, r, q, h or [])
 
 
 @router.post("/")
-def chat_form(request: Request, q: str = Form(""), h: list[str] = Form(default=[]),
-              r: Retriever = Depends(retriever)):
+def chat_form(request: Request, r: AppRetriever, q: Annotated[str, Form()] = "",
+              h: Annotated[list[str] | None, Form()] = None):
     """The chat form posted without JavaScript: the same page, one turn longer."""
-    return chat_page(request, r, q, h)
+    return chat_page(request, r, q, h or [])
+
+
+@router.post("/turn")
+def turn_fragment(request: Request, q: Annotated[str, Form()] = "", h: Annotated[list[str] | None, Form()] = None):
+    """One turn as an HTML fragment (what chat.js inserts): `q` asked after the questions `h`.
+
+    200 with the answer; with the error's status (422 for a question that cannot be asked,
+    503 without an index) and its message as an error turn.
+    """
+    try:
+        r = open_retriever(request.app)
+        turn = answer_turn(r, q, (h or [])[-r.settings.answering.max_history:])
+    except QAError as error:
+        turn = refused(q, error)
+    return templates.TemplateResponse(request, "_turn.html", {"turn": turn}, status_code=turn.status)
 
 
 @router.get("/documents/{doc_id:path}")
-def document_page(request: Request, doc_id: str, start: int | None = None, end: int | None = None,
-                  r: Retriever = Depends(retriever)):
+def document_page(request: Request, doc_id: str, r: AppRetriever, start: int | None = None, end: int | None = None):
     """A document's whole clean text, with [start, end) highlighted as #hl when given and valid."""
     try:
         document = r.document(doc_id)
@@ -61,8 +80,7 @@ def document_page(request: Request, doc_id: str, start: int | None = None, end: 
         return templates.TemplateResponse(request, "error.html", {
             "message": "There is no such document in the index.", "index": index_info(r)},
             status_code=404)
-    span = start is not None and end is not None and 0 <= start < end <= len(document.text)
-    marks = [(start, end)] if span else []
+    marks = [(start, end)] if start is not None and end is not None and 0 <= start < end <= len(document.text) else []
     return templates.TemplateResponse(request, "document.html", {
         "document": document, "text": marked(document.text, marks, "hl"), "index": index_info(r)})
 
@@ -71,15 +89,27 @@ def document_page(request: Request, doc_id: str, start: int | None = None, end: 
 def api_docs(request: Request):
     """The JSON API, described from the app's own OpenAPI schema (no CDN)."""
     schema = request.app.openapi()
-    operations = [(method.upper(), path, op, body_fields(schema, op)) for path, ops in schema["paths"].items()
-                  for method, op in ops.items()]
+    operations = [(method.upper(), path, op, body_fields(schema, op), response_fields(schema, op))
+                  for path, ops in schema["paths"].items() for method, op in ops.items()]
     return templates.TemplateResponse(request, "api.html", {"operations": operations})
+
+
+def fields_of(schema: dict, body: dict) -> dict:
+    """Field name -> description of the object a JSON schema names by `$ref` ({} for any other)."""
+    if "$ref" not in body:
+        return {}
+    model = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    return {name: field.get("description", "") for name, field in model.get("properties", {}).items()}
 
 
 def body_fields(schema: dict, operation: dict) -> dict:
     """Field name -> description of an operation's JSON body ({} without a body)."""
-    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
-    if "$ref" not in body:
-        return {}
-    fields = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"]
-    return {name: field.get("description", "") for name, field in fields.items()}
+    return fields_of(schema, operation.get("requestBody", {}).get("content", {})
+                     .get("application/json", {}).get("schema", {}))
+
+
+def response_fields(schema: dict, operation: dict) -> dict:
+    """Field name -> description of the object (or of each object of the list) an operation returns."""
+    body = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
+    body = body.get("schema", {})
+    return fields_of(schema, body.get("items", body))

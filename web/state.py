@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
 
 from qa import Retriever
 
@@ -13,7 +16,7 @@ def open_retriever(app: FastAPI) -> Retriever:
     if state.retriever is None:
         with state.open_lock:
             if state.retriever is None:
-                state.retriever = Retriever.open(state.index_dir)
+                state.retriever = Retriever.open(state.index_dir, settings=state.settings)
     return state.retriever
 
 
@@ -22,8 +25,25 @@ def retriever(request: Request) -> Retriever:
     return open_retriever(request.app)
 
 
-def index_info(r: Retriever) -> dict:
-    """What the pages and /healthz say about the index in use, read at request time."""
+AppRetriever = Annotated[Retriever, Depends(retriever)]  # an endpoint parameter `r: AppRetriever`: the app's Retriever
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What the pages and /healthz say about the index version in use."""
+
+    version: str
+    built_at: str
+    chunks: int
+    sources: list[tuple[str, str]]  # (document id, title), by id
+
+    @property
+    def documents(self) -> int:
+        return len(self.sources)
+
+
+def index_info(r: Retriever) -> IndexInfo:
+    """The index version in use, read at request time from its manifest (one version throughout)."""
     manifest = r.manifest
-    return {"version": r.version, "built_at": manifest.get("built_at", ""),
-            "counts": manifest.get("counts", {}), "documents": r.documents()}
+    return IndexInfo(version=manifest.version, built_at=manifest.built_at, chunks=manifest.chunks,
+                     sources=sorted((doc_id, entry.title) for doc_id, entry in manifest.documents.items()))

@@ -1,0 +1,134 @@
+"""Settings: every knob of every stage, declared once with its default and help.
+
+Each stage has a frozen dataclass; `Settings` holds one of each. A field made
+with `knob(..., index=True)` changes what a build writes, so it is part of the
+index fingerprint: when it differs from the live index's, the next build
+rebuilds everything and says which field changed. `Settings.describe()` is
+the table of (name, default, help), datasette-style.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from typing import Any
+
+
+def knob(default: Any, help: str, index: bool = False) -> Any:
+    """A settings field: its default, a one-line help, and whether the index depends on it."""
+    return field(default=default, metadata={"help": help, "index": index})
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    cleaning_version: int = knob(2, "version of the clean-text rules; bump when they change", index=True)
+    max_file_bytes: int = knob(20 * 1024 * 1024, "larger seed files are skipped with a warning")
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    splitter: str = knob(f"pysbd-{version('pysbd')}", "sentence splitter and its version", index=True)
+    chunk_max_words: int = knob(120, "words per chunk at most (the model reads 256 word pieces)", index=True)
+    chunk_max_sentences: int = knob(6, "sentences per chunk at most", index=True)
+    chunk_overlap_sentences: int = knob(1, "sentences a chunk shares with the one before", index=True)
+    heading_max_words: int = knob(14, "a lone line this short without end punctuation is a heading",
+                                  index=True)
+
+
+@dataclass(frozen=True)
+class LexicalSettings:
+    tokenizer: str = knob(f"bm25s-{version('bm25s')}", "tokenizer of BM25 terms (lower case, stop words, stems)",
+                          index=True)
+    stopwords: str = knob("en", "stop-word list of the tokenizer", index=True)
+    stemmer: str = knob("english", "Snowball stemmer language", index=True)
+    k1: float = knob(1.2, "BM25 term-frequency saturation (Lucene's default)")
+    b: float = knob(0.75, "BM25 length normalisation (Lucene's default)")
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    model: str = knob("sentence-transformers/all-MiniLM-L6-v2", "embedding model", index=True)
+    dimension: int = knob(384, "length of the model's vectors", index=True)
+    batch_size: int = knob(64, "texts per model call at build time")
+    progress_min_texts: int = knob(256, "show a progress bar for builds embedding this many texts")
+    onnx_opset: int = knob(17, "ONNX opset of the cached model export")
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    format_version: int = knob(3, "layout of the files in index/", index=True)
+    hnsw_min_chunks: int = knob(50_000, "a segment with this many chunks gets HNSW, below it exact search")
+    hnsw_neighbours: int = knob(32, "HNSW graph degree (M)")
+    hnsw_ef_search: int = knob(128, "HNSW candidates explored per search")
+    max_segments: int = knob(8, "a version with more segments is merged into one")
+    load_attempts: int = knob(3, "tries to load a version that a build keeps switching")
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    candidates: int = knob(100, "chunks taken from each of the dense and the lexical top lists")
+    sentence_dense: float = knob(0.6, "share of cosine (rest BM25) in a sentence's score")
+    chunk_dense: float = knob(0.5, "share of cosine (rest BM25) in a chunk's own score")
+    best_sentence: float = knob(0.5, "share of a chunk's score that comes from its best sentence")
+    section_weight: float = knob(0.3, "how much a sentence's section heading adds to its score")
+
+
+@dataclass(frozen=True)
+class AnsweringSettings:
+    answer_chunks: int = knob(8, "sentences are picked from this many top chunks")
+    chunk_weight: float = knob(0.5, "how much a sentence's chunk score adds to its own")
+    type_bonus: float = knob(0.1, "added when a sentence holds what the question asks for")
+    min_evidence: float = knob(0.35, "answer only when the best sentence's (or heading's) cosine reaches this")
+    max_question_chars: int = knob(2000, "longer questions are refused")
+    max_history: int = knob(10, "earlier questions a follow-up can refer to")
+    max_carried: int = knob(8, "topic words a follow-up borrows at most")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    debounce_ms: int = knob(400, "changes to the seeds within this window make one rebuild")
+    keep_alive_seconds: int = knob(30, "HTTP keep-alive of the server")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of qa, one frozen dataclass per stage."""
+
+    sources: SourceSettings = field(default_factory=SourceSettings)
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    lexical: LexicalSettings = field(default_factory=LexicalSettings)
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    ranking: RankingSettings = field(default_factory=RankingSettings)
+    answering: AnsweringSettings = field(default_factory=AnsweringSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """'stage.field' -> value for every field the index depends on."""
+        return {name: value for name, value, _, index in self.describe() if index}
+
+    def reader_fingerprint(self) -> dict[str, Any]:
+        """The part of the fingerprint a reader must match: the layout, the model and the
+        tokenizer (a question is embedded and tokenized as the stored texts were)."""
+        return {name: value for name, value in self.fingerprint().items()
+                if name.split(".")[0] in ("index", "embedding", "lexical")}
+
+    def describe(self) -> list[tuple[str, Any, str, bool]]:
+        """(stage.field, value, help, part of the fingerprint) for every knob."""
+        rows = []
+        for stage in dataclasses.fields(self):
+            section = getattr(self, stage.name)
+            for knob_field in dataclasses.fields(section):
+                rows.append((f"{stage.name}.{knob_field.name}", getattr(section, knob_field.name),
+                             knob_field.metadata["help"], knob_field.metadata["index"]))
+        return rows
+
+    def replace(self, **changes: dict[str, Any]) -> Settings:
+        """A copy with some fields of some stages changed: `replace(chunking={"chunk_max_words": 60})`."""
+        stages = {stage: dataclasses.replace(getattr(self, stage), **fields)
+                  for stage, fields in changes.items()}
+        return dataclasses.replace(self, **stages)
+
+
+DEFAULT = Settings()

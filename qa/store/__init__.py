@@ -1,0 +1,65 @@
+"""The store: where index versions are written and read.
+
+Build and retrieval talk to a store only through these two protocols, so a
+second implementation (PostgreSQL + pgvector) fits without touching them:
+
+- `Store`: the build side. Hold the one build lock; say whether the live
+  version can be kept (`previous`); `write` a `Plan` with its `Prepared`
+  documents as a new version, atomically; `open` a `Reader` of the live one.
+- `Reader`: one version, immutable while it is read. `candidates` gives the
+  dense and the lexical top chunks of a `Query` (optionally within a scope of
+  document ids or folder prefixes), each with its cosine and BM25 score;
+  `sentences` gives the sentences of given chunks (and their section
+  headings), with theirs; documents by id, or by the number rows carry.
+
+`FileStore` (folders of segments, FAISS, BM25 from stored term counts) is
+the embedded default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+import numpy as np
+
+from qa.candidates import ChunkHits, Query, SentenceHits
+from qa.sources import Document
+from qa.store.files import FileStore
+from qa.store.manifest import Manifest
+from qa.store.scan import Plan, Prepared
+
+
+class Reader(Protocol):
+    manifest: Manifest
+
+    @property
+    def version(self) -> str: ...
+
+    def documents(self) -> list[Document]: ...
+
+    def document(self, doc_id: str) -> Document: ...
+
+    def document_at(self, number: int) -> Document: ...
+
+    def candidates(self, query: Query, n: int, scope: Collection[str] | None = None) -> ChunkHits: ...
+
+    def sentences(self, chunk_ids: np.ndarray, query: Query) -> SentenceHits: ...
+
+
+class Store(Protocol):
+    def lock(self, wait: bool = True) -> AbstractContextManager: ...
+
+    def live_version(self) -> str | None: ...
+
+    def previous(self, fingerprint: dict) -> tuple[Manifest | None, str]: ...
+
+    def write(self, plan: Plan, prepared: list[Prepared], fingerprint: dict, last_build: dict) -> Manifest: ...
+
+    def cleanup(self) -> None: ...
+
+    def open(self, fingerprint: dict) -> Reader: ...
+
+
+__all__ = ["FileStore", "Reader", "Store"]

@@ -1,0 +1,22 @@
+"""A stand-in encoder for fast tests about the store and fusion, not about the model:
+each word of a text hashes to one of 64 dimensions, so texts that share words are close."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+
+
+class WordHashEncoder:
+    name = "test/word-hash"
+    dimension = 64
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                vectors[row, zlib.crc32(word.encode()) % self.dimension] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)

@@ -1,0 +1,41 @@
+"""Typed rows: the sentences of a chunk, a document's rows, section headings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa import rows
+
+
+def two_documents() -> tuple[np.ndarray, np.ndarray]:
+    sentences = np.concatenate([
+        rows.sentence_rows(0, [(0, 7, True), (8, 30, False), (31, 50, False), (51, 60, True), (61, 90, False)]),
+        rows.sentence_rows(1, [(0, 20, False), (21, 40, False)]),
+    ])
+    chunks = np.concatenate([rows.chunk_rows(0, [(0, 50), (31, 90)]), rows.chunk_rows(1, [(0, 40)])])
+    return chunks, sentences
+
+
+def test_each_chunk_gets_the_range_of_its_sentences():
+    chunks, sentences = two_documents()
+    ranges = rows.sentences_of(chunks, sentences)
+    assert [(int(r["first"]), int(r["stop"])) for r in ranges] == [(0, 3), (2, 5), (5, 7)]
+    assert list(rows.expand(ranges)) == [0, 1, 2, 2, 3, 4, 5, 6]
+
+
+def test_a_sentence_sits_under_the_last_heading_before_it_in_its_own_document():
+    _, sentences = two_documents()
+    assert list(rows.section_headings(sentences)) == [-1, 0, 0, -1, 3, -1, -1]  # a heading has none
+
+
+def test_document_ranges_cover_each_documents_rows():
+    chunks, sentences = two_documents()
+    ranges = rows.document_ranges(sentences, 3)
+    assert [(int(r["first"]), int(r["stop"])) for r in ranges] == [(0, 5), (5, 7), (7, 7)]
+    assert rows.renumbered(chunks[:1], 9)["doc"].tolist() == [9] and chunks["doc"][0] == 0
+
+
+def test_rows_have_named_fields_only():
+    assert rows.CHUNK.names == ("doc", "start", "end")
+    assert rows.SENTENCE.names == ("doc", "start", "end", "heading")
+    assert len(rows.expand(np.zeros(0, dtype=rows.RANGE))) == 0

@@ -1,0 +1,115 @@
+"""The embedded store and retrieval's fusion, fast: a stand-in encoder, real FAISS and BM25 files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fast_encoder import WordHashEncoder
+
+from qa import Retriever, build_index
+from qa.retrieval import HybridRetrieval, minmax
+from qa.settings import DEFAULT
+from qa.store import FileStore
+from qa.store.manifest import fingerprint
+
+DOCUMENTS = {
+    "harbour.txt": "Harbour report\n\nThe harbour of Eastport reopened on 3 May after the storm. "
+                   "Mayor Ingrid Solberg said the repairs cost $12 million.",
+    "ferry.md": "# Ferry timetable\n\nThe ferry to Westport runs twice a day in summer.\n\n"
+                "## Winter\n\nIn winter the ferry runs once a day.",
+    "notes/bridge.txt": "Bridge notes\n\nStorm damage closed the railway bridge for a week.",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    seeds = tmp_path_factory.mktemp("seeds")
+    for name, text in DOCUMENTS.items():
+        (seeds / name).parent.mkdir(parents=True, exist_ok=True)
+        (seeds / name).write_text(text)
+    index_dir = tmp_path_factory.mktemp("index")
+    build_index(seeds, index_dir, progress=False, encoder=WordHashEncoder())
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def reader(built):
+    wanted = {name: value for name, value in fingerprint(DEFAULT, WordHashEncoder()).items()
+              if name in DEFAULT.reader_fingerprint()}
+    return FileStore(built, DEFAULT).open(wanted)
+
+
+def query(retrieval: HybridRetrieval, text: str):
+    return retrieval.query(text, WordHashEncoder().encode([text])[0])
+
+
+def test_candidates_carry_both_signals_for_every_chunk(reader):
+    retrieval = HybridRetrieval(reader, DEFAULT.ranking, DEFAULT.lexical)
+    hits = reader.candidates(query(retrieval, "harbour repairs cost"), 10)
+    assert len(hits) == reader.manifest.chunks  # a small corpus: every chunk is a candidate
+    best = int(np.argmax(hits.lexical))
+    assert reader.document_at(int(hits.spans[best]["doc"])).id == "harbour.txt"
+    vector = query(retrieval, "harbour repairs cost").vector
+    assert np.allclose(hits.cosine, reader.merged.chunk_vectors[hits.ids] @ vector)
+
+
+def test_a_scope_limits_both_top_lists_to_its_documents(reader):
+    retrieval = HybridRetrieval(reader, DEFAULT.ranking, DEFAULT.lexical)
+    scopes = [(["notes/"], {"notes/bridge.txt"}), (["ferry.md", "notes/"], {"ferry.md", "notes/bridge.txt"})]
+    for scope, allowed in scopes:
+        hits = reader.candidates(query(retrieval, "storm harbour ferry"), 10, scope=scope)
+        assert {reader.document_at(int(d)).id for d in hits.spans["doc"]} == allowed
+
+
+def test_sentences_come_with_their_chunk_ranges_and_section_headings(reader):
+    retrieval = HybridRetrieval(reader, DEFAULT.ranking, DEFAULT.lexical)
+    q = query(retrieval, "When does the ferry run in winter?")
+    hits = reader.candidates(q, 10)
+    sentences = reader.sentences(hits.ids, q)
+    ferry = reader.document("ferry.md")
+    texts = [ferry.text[s["start"]:s["end"]] if reader.document_at(int(s["doc"])).id == "ferry.md" else None
+             for s in sentences.spans]
+    winter = texts.index("In winter the ferry runs once a day.")
+    assert texts[sentences.section[winter]] == "Winter" and sentences.spans[sentences.section[winter]]["heading"]
+    for chunk, span in zip(hits.spans, sentences.of_chunk, strict=True):
+        inside = sentences.spans[span["first"]:span["stop"]]
+        assert (inside["doc"] == chunk["doc"]).all()
+        assert (inside["start"] >= chunk["start"]).all() and (inside["end"] <= chunk["end"]).all()
+
+
+def test_fusion_ranks_chunks_best_first_with_scores_in_range(reader):
+    retrieval = HybridRetrieval(reader, DEFAULT.ranking, DEFAULT.lexical)
+    candidates = retrieval.candidates(query(retrieval, "railway bridge storm damage"))
+    assert list(candidates.chunk_scores) == sorted(candidates.chunk_scores, reverse=True)
+    ranking = DEFAULT.ranking  # a section heading can lift a sentence above 1, and its chunk with it
+    assert 0.0 <= candidates.chunk_scores.min()
+    assert candidates.chunk_scores.max() <= 1.0 + ranking.best_sentence * ranking.section_weight
+    top = reader.document_at(int(candidates.chunks.spans[0]["doc"]))
+    assert top.id == "notes/bridge.txt"
+    passage = retrieval.passages(candidates, 1)[0]
+    assert top.text[passage.start:passage.end] == passage.text
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([2.0, 4.0, 3.0], [0.0, 1.0, 0.5]),
+    ([5.0, 5.0], [0.0, 0.0]),
+    ([], []),
+])
+def test_minmax_scales_over_the_candidates(values, expected):
+    assert minmax(np.array(values, dtype=np.float32)).tolist() == expected
+
+
+def test_the_retriever_answers_with_any_encoder_the_index_was_built_with(built):
+    retriever = Retriever.open(built, encoder=WordHashEncoder())
+    answer = retriever.answer("How much did the Eastport repairs cost?")
+    assert answer.found or answer.evidence < DEFAULT.answering.min_evidence
+    assert retriever.search("railway bridge", k=1)[0].doc_id == "notes/bridge.txt"
+
+
+def test_an_index_built_with_another_encoder_is_refused_with_both_names(built):
+    from qa import IndexUnavailable
+
+    with pytest.raises(IndexUnavailable, match="test/word-hash.*all-MiniLM-L6-v2.*run `qa index`"):
+        FileStore(built, DEFAULT).open(DEFAULT.reader_fingerprint())
