@@ -91,7 +91,11 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
 
 def prepare(new: list[Source], encoder: Encoder | None, settings: Settings, stats: BuildStats,
             progress: bool) -> list[Prepared]:
-    """Chunk every new or changed document and embed all their chunks and sentences in one run."""
+    """Chunk every new or changed document and embed all their chunks and sentences in one run.
+    The model is loaded only when there is something to embed: a build that only removes
+    documents never loads it."""
+    if not new:
+        return []
     encoder = encoder or embedding.load_encoder(settings.embedding)
     split = [chunking.chunk_document(source.document, settings.chunking) for source in new]
     texts = [text for chunks, sentences in split

@@ -17,7 +17,7 @@ from qa.retrieval import HybridRetrieval, Passage
 from qa.settings import DEFAULT, Settings
 from qa.sources import Document
 from qa.store import FileStore, Reader, Store
-from qa.store.manifest import Manifest, fingerprint
+from qa.store.manifest import Manifest, reader_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,7 @@ class Retriever:
 
     @staticmethod
     def _load(store: Store, settings: Settings, encoder: Encoder | None) -> Opened:
-        wanted = {name: value for name, value in fingerprint(settings, encoder).items()
-                  if name in settings.reader_fingerprint()}
-        reader = store.open(wanted)
+        reader = store.open(reader_fingerprint(settings, encoder))
         return Opened(reader, HybridRetrieval(reader, settings.ranking, settings.lexical))
 
     def refresh(self) -> bool:

@@ -245,8 +245,3 @@ def clean_blocks(blocks: list[Block], title: str = "") -> tuple[str, str, tuple,
         kept.pop()
     return title, "\n".join(kept), tuple(headings), tuple(pages)
 
-
-def clean_text(raw: str, title: str = "") -> tuple[str, str]:
-    """The title and clean text of a plain text (see `clean_blocks`)."""
-    title, text, _, _ = clean_blocks([Block(raw)], title)
-    return title, text

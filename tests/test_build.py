@@ -235,7 +235,7 @@ def test_a_large_corpus_gets_an_hnsw_index_that_answers_the_same(seeds, tmp_path
     manifest = json.loads((current_version(tmp_path / "index") / "manifest.json").read_text())
     assert stats.chunks >= 10 and [s["vectors"] for s in manifest["segments"].values()] == ["hnsw"]
     retriever = Retriever.open(tmp_path / "index", settings=settings)
-    assert all("HNSW" in type(i.index).__name__ for i in retriever._opened.reader.merged.vectors.indexes)
+    assert all("HNSW" in type(i.index).__name__ for i in retriever._opened.reader.vectors.indexes)
     assert retriever.answer("Who is the Kremlin spokesman?").text == "Dmitry Peskov"
 
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from qa.chunking import chunk_document
-from qa.sources import SourceError, clean_text, load_documents, parse_document
+from qa.sources import Block, SourceError, clean_blocks, load_documents, parse_document
 
 
 def test_citation_markers_latex_money_and_furniture_are_cleaned(seeds_dir):
@@ -69,7 +69,7 @@ def test_unreadable_files_are_skipped_with_a_warning_naming_them(tmp_path, caplo
 
 
 def test_clean_text_keeps_one_blank_line_between_paragraphs():
-    title, text = clean_text("Title\n\n\n\nFirst [cite: 1].\n\n\nSecond \\$3.\nTitle\n")
+    title, text, _, _ = clean_blocks([Block("Title\n\n\n\nFirst [cite: 1].\n\n\nSecond \\$3.\nTitle\n")])
     assert title == "Title"
     assert text == "Title\n\nFirst.\n\nSecond $3."
 

@@ -12,7 +12,7 @@ from qa import Retriever, build_index
 from qa.retrieval import HybridRetrieval, minmax
 from qa.settings import DEFAULT
 from qa.store import FileStore
-from qa.store.manifest import fingerprint
+from qa.store.manifest import reader_fingerprint
 
 DOCUMENTS = {
     "harbour.txt": "Harbour report\n\nThe harbour of Eastport reopened on 3 May after the storm. "
@@ -36,9 +36,7 @@ def built(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def reader(built):
-    wanted = {name: value for name, value in fingerprint(DEFAULT, WordHashEncoder()).items()
-              if name in DEFAULT.reader_fingerprint()}
-    return FileStore(built, DEFAULT).open(wanted)
+    return FileStore(built, DEFAULT).open(reader_fingerprint(DEFAULT, WordHashEncoder()))
 
 
 def query(retrieval: HybridRetrieval, text: str):
@@ -52,7 +50,7 @@ def test_candidates_carry_both_signals_for_every_chunk(reader):
     best = int(np.argmax(hits.lexical))
     assert reader.document_at(int(hits.spans[best]["doc"])).id == "harbour.txt"
     vector = query(retrieval, "harbour repairs cost").vector
-    assert np.allclose(hits.cosine, reader.merged.chunk_vectors[hits.ids] @ vector)
+    assert np.allclose(hits.cosine, reader.live.chunk_vectors[hits.ids] @ vector)
 
 
 def test_a_scope_limits_both_top_lists_to_its_documents(reader):

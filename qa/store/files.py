@@ -107,7 +107,7 @@ class FileStore:
         previous = plan.previous
         if previous and plan.kept and self.needs_merge(previous, plan.kept, bool(fresh)):
             log.info("merging %d segments into one", len({e.segment for e in plan.kept.values()}))
-            merged = self.load(previous, with_vectors=False)
+            merged = self.load(previous, with_vectors=False).rows
             vocabulary = merged.vocabulary
             parts = kept_parts(merged, plan.kept) + parts
             kept_segments: list[str] = []
@@ -208,7 +208,7 @@ def part_of(prepared: Prepared) -> Part:
                 prepared.chunk_vectors, prepared.sentence_vectors)
 
 
-def kept_parts(merged: Merged, kept: dict[str, DocumentEntry]) -> list[Part]:
+def kept_parts(merged: segment.Segment, kept: dict[str, DocumentEntry]) -> list[Part]:
     """The `kept` documents of a loaded version with their rows, to be written again."""
     chunk_ranges = rows.document_ranges(merged.chunks, len(merged.documents))
     sentence_ranges = rows.document_ranges(merged.sentences, len(merged.documents))
@@ -276,50 +276,51 @@ class FileReader:
     """One loaded version of the embedded store, read by any number of threads."""
 
     def __init__(self, merged: Merged, settings: Settings):
-        self.merged = merged
         self.manifest = merged.manifest
+        self.live = merged.rows
+        self.vectors = merged.vectors
         self.settings = settings
-        self.numbers = {document.id: n for n, document in enumerate(merged.documents)}
-        self.chunk_sentences = rows.sentences_of(merged.chunks, merged.sentences)
-        self.section_headings = rows.section_headings(merged.sentences)
-        self.bm25_chunks = lexical.BM25(merged.chunk_terms, merged.vocabulary, settings.lexical)
-        self.bm25_sentences = lexical.BM25(merged.sentence_terms, merged.vocabulary, settings.lexical)
+        self.numbers = {document.id: n for n, document in enumerate(self.live.documents)}
+        self.chunk_sentences = rows.sentences_of(self.live.chunks, self.live.sentences)
+        self.section_headings = rows.section_headings(self.live.sentences)
+        self.bm25_chunks = lexical.BM25(self.live.chunk_terms, self.live.vocabulary, settings.lexical)
+        self.bm25_sentences = lexical.BM25(self.live.sentence_terms, self.live.vocabulary, settings.lexical)
 
     @property
     def version(self) -> str:
         return self.manifest.version
 
     def documents(self) -> list[Document]:
-        return list(self.merged.documents)
+        return list(self.live.documents)
 
     def document(self, doc_id: str) -> Document:
         """The document `doc_id`; `KeyError` if there is none."""
         number = self.numbers.get(doc_id)
         if number is None:
             raise KeyError(f"no document {doc_id!r} in the index")
-        return self.merged.documents[number]
+        return self.live.documents[number]
 
     def document_at(self, number: int) -> Document:
         """The document a row's `doc` number names."""
-        return self.merged.documents[number]
+        return self.live.documents[number]
 
     def in_scope(self, scope: Collection[str]) -> np.ndarray:
         """The chunk ids of the documents in `scope` (ids, or folder prefixes ending in '/')."""
         numbers = [n for doc_id, n in self.numbers.items()
                    if doc_id in scope or any(p.endswith("/") and doc_id.startswith(p) for p in scope)]
-        ranges = rows.document_ranges(self.merged.chunks, len(self.merged.documents))[sorted(numbers)]
+        ranges = rows.document_ranges(self.live.chunks, len(self.live.documents))[sorted(numbers)]
         return rows.expand(ranges)
 
     def candidates(self, query: Query, n: int, scope: Collection[str] | None = None) -> ChunkHits:
         """The union of the `n` best chunks by cosine and the `n` best by BM25 (within `scope`,
         when given), each with both signals."""
-        merged = self.merged
+        live = self.live
         lexical_ids, lexical_scores = self.bm25_chunks.postings(query.tokens)
         if scope is None:
-            dense_ids = merged.vectors.search(query.vector, n)[0] if merged.vectors else np.zeros(0, np.int64)
+            dense_ids = self.vectors.search(query.vector, n)[0] if self.vectors else np.zeros(0, np.int64)
         else:
             allowed = self.in_scope(scope)
-            dense_ids = allowed[top(merged.chunk_vectors[allowed] @ query.vector, n)]
+            dense_ids = allowed[top(live.chunk_vectors[allowed] @ query.vector, n)]
             inside = np.isin(lexical_ids, allowed)
             lexical_ids, lexical_scores = lexical_ids[inside], lexical_scores[inside]
         ids = np.union1d(dense_ids, lexical_ids[top(lexical_scores, n)])
@@ -328,7 +329,7 @@ class FileReader:
             found = np.minimum(np.searchsorted(lexical_ids, ids), len(lexical_ids) - 1)
             hit = lexical_ids[found] == ids
             lexical_of[hit] = lexical_scores[found[hit]]
-        return ChunkHits(ids=ids, spans=merged.chunks[ids], cosine=merged.chunk_vectors[ids] @ query.vector,
+        return ChunkHits(ids=ids, spans=live.chunks[ids], cosine=live.chunk_vectors[ids] @ query.vector,
                          lexical=lexical_of)
 
     def sentences(self, chunk_ids: np.ndarray, query: Query) -> SentenceHits:
@@ -342,8 +343,8 @@ class FileReader:
         of_chunk["first"] = np.searchsorted(ids, ranges["first"])
         of_chunk["stop"] = np.searchsorted(ids, ranges["stop"])
         return SentenceHits(
-            ids=ids, spans=self.merged.sentences[ids],
-            cosine=self.merged.sentence_vectors[ids] @ query.vector,
+            ids=ids, spans=self.live.sentences[ids],
+            cosine=self.live.sentence_vectors[ids] @ query.vector,
             lexical=self.bm25_sentences.scores(query.tokens, ids),
             section=np.where(heading_of >= 0, np.searchsorted(ids, heading_of), -1),
             of_chunk=of_chunk)

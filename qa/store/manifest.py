@@ -79,6 +79,12 @@ def fingerprint(settings: Settings, encoder: Encoder | None = None) -> dict[str,
     return values
 
 
+def reader_fingerprint(settings: Settings, encoder: Encoder | None = None) -> dict[str, Any]:
+    """The part of `fingerprint` that a reader of the index must match (`Settings.reader_fingerprint`)."""
+    names = settings.reader_fingerprint()
+    return {name: value for name, value in fingerprint(settings, encoder).items() if name in names}
+
+
 def difference(stored: dict[str, Any], wanted: dict[str, Any]) -> tuple[str, Any, Any] | None:
     """The first field where two fingerprints disagree, as (name, stored value, wanted value)."""
     for name, value in wanted.items():

@@ -13,7 +13,6 @@ import numpy as np
 import scipy.sparse as sparse
 
 from qa import rows
-from qa.sources import Document
 from qa.store.manifest import Manifest
 from qa.store.segment import Segment
 from qa.store.vectors import VectorIndex
@@ -44,17 +43,11 @@ class SegmentVectors:
 
 @dataclass
 class Merged:
-    """Every live row of one version, documents sorted by id and rows by (doc, start)."""
+    """One version: its live rows as one `Segment` (documents sorted by id, rows by (doc, start),
+    `doc` = number in `rows.documents`) and vector search over its segments in that numbering."""
 
     manifest: Manifest
-    documents: list[Document]
-    chunks: np.ndarray            # rows.CHUNK, doc = number in `documents`
-    sentences: np.ndarray         # rows.SENTENCE
-    chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray
-    vocabulary: dict[str, int]
-    chunk_terms: sparse.csr_matrix
-    sentence_terms: sparse.csr_matrix
+    rows: Segment
     vectors: SegmentVectors | None = None
 
 
@@ -86,8 +79,9 @@ def merge(manifest: Manifest, segments: dict[str, Segment]) -> Merged:
                 chunk_owner.append(owner)
     chunks, chunk_vectors, chunk_terms, chunk_order = stack(chunk_parts, rows.CHUNK, len(vocabulary))
     sentences, sentence_vectors, sentence_terms, _ = stack(sentence_parts, rows.SENTENCE, len(vocabulary))
-    merged = Merged(manifest, [segments[name].documents[local] for _, name, local in owners],
-                    chunks, sentences, chunk_vectors, sentence_vectors, vocabulary, chunk_terms, sentence_terms)
+    merged = Merged(manifest, Segment([segments[name].documents[local] for _, name, local in owners],
+                                      chunks, sentences, chunk_vectors, sentence_vectors, vocabulary,
+                                      chunk_terms, sentence_terms))
     if all(segment.vector_index is not None for segment in segments.values()):
         version_row = np.empty(len(chunk_order), dtype=np.int64)
         version_row[chunk_order] = np.arange(len(chunk_order))
