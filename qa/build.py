@@ -13,9 +13,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa import chunking, embedding, rows
+import numpy as np
+
+from qa import chunking, embedding, language, rows
 from qa.embedding import Encoder
 from qa.errors import SeedsNotFound
+from qa.language import Analyser
 from qa.settings import DEFAULT, Settings
 from qa.store import FileStore, Store
 from qa.store.manifest import fingerprint as index_fingerprint
@@ -39,6 +42,7 @@ class BuildStats:
     full_rebuild: str = ""          # why everything was rebuilt, if it was
     embedded_texts: int = 0
     embed_seconds: float = 0.0
+    parse_seconds: float = 0.0
     seconds: float = 0.0
     version: str = ""
 
@@ -55,10 +59,11 @@ class BuildStats:
 
 def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index",
                 progress: bool = True, wait: bool = True, settings: Settings = DEFAULT,
-                encoder: Encoder | None = None, store: Store | None = None) -> BuildStats:
+                encoder: Encoder | None = None, store: Store | None = None,
+                analyser: Analyser | None = None) -> BuildStats:
     """Build or update the index of `seeds_dir` in `index_dir` (or `store`); returns what it did.
 
-    `encoder` defaults to the packaged model. Raises `SeedsNotFound` when the
+    `encoder` and `analyser` default to the packaged models. Raises `SeedsNotFound` when the
     seeds folder is missing and `BuildLocked` when `wait` is false and another
     build is running.
     """
@@ -69,7 +74,7 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
     store = store or FileStore(index_dir, settings)
     stats = BuildStats()
     with store.lock(wait):
-        wanted = index_fingerprint(settings, encoder)  # the packaged model's name when None
+        wanted = index_fingerprint(settings, encoder, analyser)  # the packaged models' names when None
         previous, stats.full_rebuild = store.previous(wanted)
         plan = scan(seeds_dir, previous, stats.full_rebuild, settings.sources)
         stats.added, stats.changed, stats.removed = len(plan.added), len(plan.changed), len(plan.removed)
@@ -77,7 +82,7 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
         if plan.changes_nothing and previous:
             manifest = previous
         else:
-            prepared = prepare(plan.new, encoder, settings, stats, progress)
+            prepared = prepare(plan.new, encoder, analyser, settings, stats, progress)
             last_build = {"added": stats.added, "changed": stats.changed, "removed": stats.removed,
                           "unchanged": stats.unchanged}
             manifest = store.write(plan, prepared, wanted, last_build)
@@ -89,14 +94,15 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
     return stats
 
 
-def prepare(new: list[Source], encoder: Encoder | None, settings: Settings, stats: BuildStats,
-            progress: bool) -> list[Prepared]:
-    """Chunk every new or changed document and embed all their chunks and sentences in one run.
-    The model is loaded only when there is something to embed: a build that only removes
-    documents never loads it."""
+def prepare(new: list[Source], encoder: Encoder | None, analyser: Analyser | None, settings: Settings,
+            stats: BuildStats, progress: bool) -> list[Prepared]:
+    """Chunk every new or changed document, embed all their chunks and sentences in one run and
+    parse all their sentences in another. The models are loaded only when there is something
+    to read: a build that only removes documents never loads them."""
     if not new:
         return []
     encoder = encoder or embedding.load_encoder(settings.embedding)
+    analyser = analyser or language.load_analyser(settings.language.batch_size)
     split = [chunking.chunk_document(source.document, settings.chunking) for source in new]
     texts = [text for chunks, sentences in split
              for text in [c.text for c in chunks] + [s.text for s in sentences]]
@@ -105,13 +111,18 @@ def prepare(new: list[Source], encoder: Encoder | None, settings: Settings, stat
     vectors = embedding.embed(encoder, texts, settings.embedding.batch_size,
                               progress and len(texts) >= settings.embedding.progress_min_texts)
     stats.embed_seconds, stats.embedded_texts = time.perf_counter() - started, len(texts)
-    prepared, at = [], 0
+    started = time.perf_counter()
+    tokens = analyser.analyse([s.text for _, sentences in split for s in sentences],
+                              [s.start for _, sentences in split for s in sentences])
+    stats.parse_seconds = time.perf_counter() - started
+    prepared, at, parsed = [], 0, 0
     for source, (chunks, sentences) in zip(new, split, strict=True):
         middle, end = at + len(chunks), at + len(chunks) + len(sentences)
         prepared.append(Prepared(
             source,
             rows.chunk_rows(0, ((c.start, c.end) for c in chunks)),
             rows.sentence_rows(0, ((s.start, s.end, s.heading) for s in sentences)),
+            np.concatenate([np.zeros(0, dtype=rows.TOKEN), *tokens[parsed:parsed + len(sentences)]]),
             vectors[at:middle], vectors[middle:end]))
-        at = end
+        at, parsed = end, parsed + len(sentences)
     return prepared

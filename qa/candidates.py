@@ -45,11 +45,14 @@ class SentenceHits:
 
     `of_chunk[i]` is the RANGE of positions here that hold the sentences of the
     i-th chunk asked for; `section[j]` is the position of sentence j's section
-    heading, or -1.
+    heading, or -1; `tokens[j]` is the RANGE of sentence j's rows in `token_rows`.
     """
 
     ids: np.ndarray
     spans: np.ndarray     # rows.SENTENCE
+    tokens: np.ndarray    # rows.RANGE into token_rows
+    token_rows: np.ndarray  # rows.TOKEN
+    term_idf: dict[str, float]  # BM25 IDF over all sentences of each query term (absent: not in the corpus)
     cosine: np.ndarray
     lexical: np.ndarray
     section: np.ndarray

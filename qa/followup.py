@@ -1,13 +1,21 @@
-"""Follow-up questions: resolve a short or referring question against the previous one.
+"""Follow-up questions: resolve a short or referring question against the previous turn.
 
-"Who represented Russia there?" right after "Where did the US and Russian envoys
-meet?" becomes "Who represented Russia there? (US Russian)". The retriever then
-sees what "there" points at. No model is involved: only words are copied.
+"Where did he go after the talks?" right after "Who is Kirill Dmitriev?" (answered
+"the Russian envoy") becomes "Where did he go after the talks? (Kirill Dmitriev
+Russian envoy)". The method follows HQE (historical query expansion, Lin et al.
+2020, as in castorini's Chatty Goose), reimplemented: a question that needs
+context borrows the previous turn's words that tell documents apart, weighed by
+their IDF in our BM25 statistics; a word the sources use everywhere (or never)
+is not carried. A referring word (he, there, then...) borrows the previous
+answer first, since that is usually what it points at; a short or elliptical
+question ("And Belgium?") borrows the previous question's topic. Only words are
+copied; no model is involved, and earlier questions are never answered again.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
 from qa.settings import DEFAULT, AnsweringSettings
 
@@ -18,14 +26,18 @@ STOPWORDS = REFERRING | frozenset("""a an the and or but of in on at to for from
     have has had will would can could should may might must shall what which who whom whose
     when where why how much many also so not no yes any some all other more most such
     i me my we us our you your say said tell told""".split())
+ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of)\b", re.I)
 WORD = re.compile(r"[\w’'-]+")
 
+Turn = str | tuple[str, str]  # a question as asked, or (question, the answer it was given)
+Weigh = Callable[[list[str]], list[float]]  # words -> their IDF (0 for a word the sources never use)
 
-def content_words(question: str) -> list[str]:
-    """The words of `question` that carry its topic, in order, without repeats."""
+
+def content_words(text: str) -> list[str]:
+    """The words of `text` that carry its topic, in order, without repeats."""
     words: list[str] = []
     seen: set[str] = set()
-    for word in WORD.findall(question):
+    for word in WORD.findall(text):
         acronym = len(word) > 1 and word.isupper()  # US, not "us"
         if (acronym or word.lower() not in STOPWORDS) and word.lower() not in seen:
             words.append(word)
@@ -33,41 +45,47 @@ def content_words(question: str) -> list[str]:
     return words
 
 
-def names(question: str) -> list[str]:
-    """The topic words of `question` written with a capital (US, Kremlin), the first word aside."""
-    first = WORD.search(question)
-    return [w for w in content_words(question[first.end():] if first else "") if w[0].isupper()]
+def resolve(question: str, history: Sequence[Turn], weigh: Weigh | None = None,
+            settings: AnsweringSettings = DEFAULT.answering) -> str:
+    """`question` with words of the previous turn added when it needs them.
 
-
-def resolve(question: str, history: list[str], settings: AnsweringSettings = DEFAULT.answering) -> str:
-    """`question` with the topic words of the previous question added when it needs them.
-
-    `history` holds the earlier questions of the conversation as asked, oldest
-    first; each is resolved against the one before it, once, so a chain of
-    follow-ups keeps its topic. A question that is short (one topic word or
-    none, "And France?") gets every topic word of the previous one; a question
-    with a referring word (there, then, it, they, he, she, that ...) gets only
-    the previous question's names, which is what such words usually point at.
-    Any other question stands alone and comes back unchanged (stripped).
+    `history` holds the earlier turns, oldest first: questions as asked, or
+    (question, answer) pairs. Each question is resolved against the turn before
+    it, once, so a chain of follow-ups keeps its topic. `weigh` gives words'
+    IDF; without it every word weighs the same.
     """
-    previous = ""
-    for earlier in [h for h in history[-settings.max_history:] if h.strip()]:
-        previous = resolve_one(earlier, previous, settings.max_carried)
-    return resolve_one(question, previous, settings.max_carried)
+    previous, previous_answer = "", ""
+    for turn in list(history)[-settings.max_history:]:
+        asked, answered = (turn, "") if isinstance(turn, str) else turn
+        if asked.strip():
+            previous = resolve_one(asked, previous, previous_answer, weigh, settings)
+            previous_answer = answered
+    return resolve_one(question, previous, previous_answer, weigh, settings)
 
 
-def resolve_one(question: str, previous: str, max_carried: int) -> str:
-    """`question` resolved against the (already resolved) `previous` one, '' for none."""
-    question = question.strip()
-    if not previous:
-        return question
+def needs_context(question: str, weigh: Weigh | None, min_idf: float) -> bool:
+    """A referring word, an elliptical start ("And Belgium?"), or fewer than two topic words that
+    tell the sources' passages apart ("Who represented the US?", where US is everywhere)."""
     own = content_words(question)
     refers = any(w.lower() in REFERRING for w in WORD.findall(question))
-    if len(own) > 1 and not refers:
+    telling = [w for w, weight in zip(own, weigh(own) if weigh else [min_idf] * len(own), strict=True)
+               if weight >= min_idf]
+    return refers or bool(ELLIPSIS.match(question)) or len(telling) <= 1
+
+
+def resolve_one(question: str, previous: str, previous_answer: str, weigh: Weigh | None,
+                settings: AnsweringSettings) -> str:
+    """`question` resolved against the (already resolved) previous question and its answer."""
+    question = question.strip()
+    if not previous or not needs_context(question, weigh, settings.carry_min_idf):
         return question
-    asked = {w.lower() for w in own}
-    carried = [w for w in content_words(previous) if w.lower() not in asked]
-    if len(own) > 1:
-        named = set(names(previous))
-        carried = [w for w in carried if w in named] or carried
-    return f"{question} ({' '.join(carried[:max_carried])})" if carried else question
+    asked = {w.lower() for w in content_words(question)}
+    refers = any(w.lower() in REFERRING for w in WORD.findall(question))
+    answer_words = content_words(previous_answer) if refers else []
+    candidates = [w for w in dict.fromkeys(answer_words + content_words(previous)) if w.lower() not in asked]
+    if not candidates:
+        return question
+    weights = weigh(candidates) if weigh else [1.0] * len(candidates)
+    kept = [w for w, weight in zip(candidates, weights, strict=True) if weight >= settings.carry_min_idf]
+    kept = [w for w in kept if w in answer_words] + [w for w in kept if w not in answer_words]
+    return f"{question} ({' '.join(kept[:settings.max_carried])})" if kept else question

@@ -70,6 +70,11 @@ class BM25:
         found = {self.vocabulary.get(token) for token in tokens}
         return np.array(sorted(t for t in found if t is not None and t < self.by_term.shape[1]), dtype=np.int64)
 
+    def idf_of(self, tokens: list[str]) -> dict[str, float]:
+        """The IDF of each known token of a query; unknown ones are left out."""
+        return {token: float(self.idf[self.vocabulary[token]]) for token in set(tokens)
+                if token in self.vocabulary and self.vocabulary[token] < len(self.idf)}
+
     def postings(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(rows, scores) of every row holding a query term, rows ascending: the postings only."""
         parts_rows, parts_scores = [], []

@@ -6,13 +6,17 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
-from qa import answering, embedding
+from qa import answering, embedding, language, lexical, questions
 from qa.answering import Answer
+from qa.candidates import Candidates
 from qa.embedding import Encoder
 from qa.errors import IndexUnavailable, QuestionError
-from qa.followup import resolve
+from qa.followup import Turn, resolve
+from qa.language import Analyser
+from qa.questions import Asked
 from qa.retrieval import HybridRetrieval, Passage
 from qa.settings import DEFAULT, Settings
 from qa.sources import Document
@@ -38,6 +42,13 @@ def check_k(k: int) -> int:
     return k
 
 
+def idf_of_words(reader: Reader, settings: Settings, words: list[str]) -> list[float]:
+    """Each word's BM25 IDF in the sources (its rarest stem), 0 for a word they never use."""
+    tokens = lexical.tokenize(words, settings.lexical)
+    known = reader.term_idf([t for word_tokens in tokens for t in word_tokens])
+    return [max((known.get(t, 0.0) for t in word_tokens), default=0.0) for word_tokens in tokens]
+
+
 @dataclass(frozen=True)
 class Opened:
     """One index version with its retrieval: what a query holds from start to end."""
@@ -53,20 +64,22 @@ class Retriever:
     a newer index version; queries already running finish on the old one.
     """
 
-    def __init__(self, store: Store, opened: Opened, encoder: Encoder, settings: Settings):
+    def __init__(self, store: Store, opened: Opened, encoder: Encoder, analyser: Analyser, settings: Settings):
         self.store = store
         self.settings = settings
         self._encoder = encoder
+        self._analyser = analyser
         self._opened = opened
         self._refresh_lock = threading.Lock()
 
     @classmethod
     def open(cls, index_dir: str | Path = "index", settings: Settings = DEFAULT,
-             encoder: Encoder | None = None) -> Retriever:
-        """Load the index in `index_dir` and the model; `IndexUnavailable` if it cannot be used."""
+             encoder: Encoder | None = None, analyser: Analyser | None = None) -> Retriever:
+        """Load the index in `index_dir` and the models; `IndexUnavailable` if it cannot be used."""
         store = FileStore(index_dir, settings)
         opened = cls._load(store, settings, encoder)
-        return cls(store, opened, encoder or embedding.load_encoder(settings.embedding), settings)
+        return cls(store, opened, encoder or embedding.load_encoder(settings.embedding),
+                   analyser or language.load_analyser(settings.language.batch_size), settings)
 
     @staticmethod
     def _load(store: Store, settings: Settings, encoder: Encoder | None) -> Opened:
@@ -110,22 +123,33 @@ class Retriever:
         retrieval = opened.retrieval
         return retrieval.passages(retrieval.candidates(self._query(retrieval, question)), k)
 
-    def answer(self, question: str, history: Sequence[str] = (), k: int = 5) -> Answer:
+    def answer(self, question: str, history: Sequence[Turn] = (), k: int = 5) -> Answer:
         """The extractive answer to `question`, with the `k` best passages behind it.
 
-        `history` holds the conversation's earlier questions as asked, oldest
-        first: a follow-up ("Who represented Russia there?") is read in their
-        light, and `Answer.resolved` says how it was read.
+        `history` holds the conversation's earlier turns, oldest first: each a
+        question as asked or a (question, answer text) pair. A follow-up ("Where
+        did he go after the talks?") is read in their light, and
+        `Answer.resolved` says how it was read.
         """
         question, k = self._check(question), check_k(k)
-        resolved = resolve(question, list(history), self.settings.answering)
-        resolved = resolved[:self.settings.answering.max_question_chars]
         opened = self._opened  # one version for the whole query
+        resolved = resolve(question, list(history), partial(idf_of_words, opened.reader, self.settings),
+                           self.settings.answering)
+        resolved = resolved[:self.settings.answering.max_question_chars]
         retrieval = opened.retrieval
         candidates = retrieval.candidates(self._query(retrieval, resolved))
-        answer = answering.pick_answer(resolved, candidates, opened.reader.document_at,
+        asked = questions.read(resolved, self._analyser.parse(resolved))
+        answer = answering.pick_answer(asked, candidates, opened.reader.document_at,
                                        retrieval.passages(candidates, k), self.settings.answering)
         return replace(answer, resolved=resolved)
+
+    def considered(self, question: str) -> tuple[Asked, Candidates, Reader]:
+        """What `answer` weighs for a (resolved) question: how it was read, its candidates and
+        the reader they come from (for benchmarks that fit the answer models)."""
+        question = self._check(question)
+        opened = self._opened
+        candidates = opened.retrieval.candidates(self._query(opened.retrieval, question))
+        return questions.read(question, self._analyser.parse(question)), candidates, opened.reader
 
     def _check(self, question: str) -> str:
         return check_question(question, self.settings.answering.max_question_chars)

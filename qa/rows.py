@@ -1,7 +1,7 @@
 """Rows: the one owner of how chunks and sentences are laid out in arrays.
 
 A chunk row is (doc, start, end); a sentence row is (doc, start, end,
-heading). `doc` is a document's number in its segment or loaded version,
+heading); a token row adds its parse and entity to (doc, start, end). `doc` is a document's number in its segment or loaded version,
 `start` and `end` are character offsets into that document's clean text.
 Rows are numpy structured arrays: code reads `rows["start"]`, never a column
 number. Within an index, rows are sorted by (doc, start), so a document's
@@ -16,6 +16,11 @@ import numpy as np
 
 CHUNK = np.dtype([("doc", np.int64), ("start", np.int64), ("end", np.int64)])
 SENTENCE = np.dtype([("doc", np.int64), ("start", np.int64), ("end", np.int64), ("heading", np.bool_)])
+TOKEN = np.dtype([("doc", np.int64), ("start", np.int64), ("end", np.int64),
+                  ("head", np.int32),          # row offset of the token's syntactic head (0 at a root)
+                  ("dep", np.uint8), ("pos", np.uint8),   # ids in qa.language's label tables
+                  ("entity", np.uint8), ("entity_begins", np.bool_),  # named-entity label id, 0 outside
+                  ("phrase", np.uint8)])       # noun chunk: 1 begins one, 2 inside, 0 outside
 RANGE = np.dtype([("first", np.int64), ("stop", np.int64)])  # rows [first, stop)
 
 
@@ -44,13 +49,14 @@ def document_ranges(rows: np.ndarray, documents: int) -> np.ndarray:
     return ranges
 
 
-def sentences_of(chunks: np.ndarray, sentences: np.ndarray) -> np.ndarray:
-    """For each chunk row, the RANGE of the sentence rows inside it (both sorted by doc, start)."""
-    scale = int(max(chunks["end"].max(initial=0), sentences["end"].max(initial=0))) + 1
-    keys = sentences["doc"] * scale + sentences["start"]
-    ranges = np.empty(len(chunks), dtype=RANGE)
-    ranges["first"] = np.searchsorted(keys, chunks["doc"] * scale + chunks["start"], side="left")
-    ranges["stop"] = np.searchsorted(keys, chunks["doc"] * scale + chunks["end"], side="left")
+def rows_within(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """For each `outer` row (a chunk), the RANGE of the `inner` rows (its sentences, or a
+    sentence's tokens) that start inside it; both sorted by (doc, start)."""
+    scale = int(max(outer["end"].max(initial=0), inner["end"].max(initial=0))) + 1
+    keys = inner["doc"] * scale + inner["start"]
+    ranges = np.empty(len(outer), dtype=RANGE)
+    ranges["first"] = np.searchsorted(keys, outer["doc"] * scale + outer["start"], side="left")
+    ranges["stop"] = np.searchsorted(keys, outer["doc"] * scale + outer["end"], side="left")
     return ranges
 
 

@@ -56,6 +56,12 @@ class EmbeddingSettings:
 
 
 @dataclass(frozen=True)
+class LanguageSettings:
+    model: str = knob("spacy/en_core_web_sm-3.8.0", "named entities and parse of every sentence", index=True)
+    batch_size: int = knob(256, "sentences per spaCy batch at build time")
+
+
+@dataclass(frozen=True)
 class IndexSettings:
     format_version: int = knob(3, "layout of the files in index/", index=True)
     hnsw_min_chunks: int = knob(50_000, "a segment with this many chunks gets HNSW, below it exact search")
@@ -76,13 +82,15 @@ class RankingSettings:
 
 @dataclass(frozen=True)
 class AnsweringSettings:
-    answer_chunks: int = knob(8, "sentences are picked from this many top chunks")
-    chunk_weight: float = knob(0.5, "how much a sentence's chunk score adds to its own")
-    type_bonus: float = knob(0.1, "added when a sentence holds what the question asks for")
-    min_evidence: float = knob(0.35, "answer only when the best sentence's (or heading's) cosine reaches this")
+    answer_chunks: int = knob(8, "answers are picked from the sentences of this many top chunks")
+    answer_sentences: int = knob(12, "of which this many, best first, have their phrases weighed")
+    chunk_weight: float = knob(0.5, "how much a sentence's chunk score adds to its own in that order")
+    min_confidence: float = knob(0.3, "answer only when the chance the answer is right reaches this")
+    conflict_margin: float = knob(1.0, "another document's answer within this score of the best is shown")
     max_question_chars: int = knob(2000, "longer questions are refused")
     max_history: int = knob(10, "earlier questions a follow-up can refer to")
     max_carried: int = knob(8, "topic words a follow-up borrows at most")
+    carry_min_idf: float = knob(1.0, "a follow-up borrows only words at least this rare in the sources (BM25 IDF)")
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class Settings:
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     lexical: LexicalSettings = field(default_factory=LexicalSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    language: LanguageSettings = field(default_factory=LanguageSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     ranking: RankingSettings = field(default_factory=RankingSettings)
     answering: AnsweringSettings = field(default_factory=AnsweringSettings)

@@ -18,7 +18,7 @@ def two_documents() -> tuple[np.ndarray, np.ndarray]:
 
 def test_each_chunk_gets_the_range_of_its_sentences():
     chunks, sentences = two_documents()
-    ranges = rows.sentences_of(chunks, sentences)
+    ranges = rows.rows_within(chunks, sentences)
     assert [(int(r["first"]), int(r["stop"])) for r in ranges] == [(0, 3), (2, 5), (5, 7)]
     assert list(rows.expand(ranges)) == [0, 1, 2, 2, 3, 4, 5, 6]
 

@@ -24,7 +24,7 @@ def test_every_knob_has_a_default_and_a_help_line():
     ("index", "format_version", 99, True),
     ("lexical", "k1", 1.5, False),            # BM25 weights apply at query time
     ("ranking", "candidates", 50, False),
-    ("answering", "min_evidence", 0.5, False),
+    ("answering", "min_confidence", 0.5, False),
     ("index", "hnsw_min_chunks", 10, False),  # each segment records the kind it was given
 ])
 def test_the_fingerprint_holds_exactly_the_fields_the_index_depends_on(stage, field, value, changes_index):

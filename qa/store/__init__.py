@@ -10,7 +10,8 @@ second implementation (PostgreSQL + pgvector) fits without touching them:
   dense and the lexical top chunks of a `Query` (optionally within a scope of
   document ids or folder prefixes), each with its cosine and BM25 score;
   `sentences` gives the sentences of given chunks (and their section
-  headings), with theirs; documents by id, or by the number rows carry.
+  headings), with theirs, and their tokens' parse; `term_idf` the BM25 IDF
+  of terms; documents by id, or by the number rows carry.
 
 `FileStore` (folders of segments, FAISS, BM25 from stored term counts) is
 the embedded default.
@@ -46,6 +47,8 @@ class Reader(Protocol):
     def candidates(self, query: Query, n: int, scope: Collection[str] | None = None) -> ChunkHits: ...
 
     def sentences(self, chunk_ids: np.ndarray, query: Query) -> SentenceHits: ...
+
+    def term_idf(self, tokens: list[str]) -> dict[str, float]: ...
 
 
 class Store(Protocol):

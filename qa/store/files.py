@@ -50,6 +50,7 @@ class Part:
     entry: DocumentEntry          # its manifest entry; `segment` is set when written
     chunks: np.ndarray
     sentences: np.ndarray
+    tokens: np.ndarray
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
     chunk_terms: TermRows | None = None
@@ -204,7 +205,7 @@ def part_of(prepared: Prepared) -> Part:
     source = prepared.source
     entry = DocumentEntry(source.document.sha256, source.document.title, source.size, source.mtime_ns,
                           "", len(prepared.chunks), len(prepared.sentences))
-    return Part(source.document, entry, prepared.chunks, prepared.sentences,
+    return Part(source.document, entry, prepared.chunks, prepared.sentences, prepared.tokens,
                 prepared.chunk_vectors, prepared.sentence_vectors)
 
 
@@ -212,14 +213,16 @@ def kept_parts(merged: segment.Segment, kept: dict[str, DocumentEntry]) -> list[
     """The `kept` documents of a loaded version with their rows, to be written again."""
     chunk_ranges = rows.document_ranges(merged.chunks, len(merged.documents))
     sentence_ranges = rows.document_ranges(merged.sentences, len(merged.documents))
+    token_ranges = rows.document_ranges(merged.tokens, len(merged.documents))
     parts = []
     for number, document in enumerate(merged.documents):
         if document.id not in kept:
             continue
-        c, s = chunk_ranges[number], sentence_ranges[number]
+        c, s, t = chunk_ranges[number], sentence_ranges[number], token_ranges[number]
         parts.append(Part(
             document, kept[document.id],
             merged.chunks[c["first"]:c["stop"]], merged.sentences[s["first"]:s["stop"]],
+            merged.tokens[t["first"]:t["stop"]],
             merged.chunk_vectors[c["first"]:c["stop"]], merged.sentence_vectors[s["first"]:s["stop"]],
             TermRows(merged.chunk_terms, int(c["first"]), int(c["stop"])),
             TermRows(merged.sentence_terms, int(s["first"]), int(s["stop"]))))
@@ -266,6 +269,7 @@ def make_segment(parts: list[Part], vocabulary: dict[str, int], dimension: int) 
     return segment.Segment(
         documents=[p.document for p in ordered],
         chunks=table("chunks", rows.CHUNK), sentences=table("sentences", rows.SENTENCE),
+        tokens=table("tokens", rows.TOKEN),
         chunk_vectors=vectors("chunk_vectors"), sentence_vectors=vectors("sentence_vectors"),
         vocabulary=vocabulary,
         chunk_terms=stack_terms([p.chunk_terms for p in ordered if p.chunk_terms], width),
@@ -281,7 +285,8 @@ class FileReader:
         self.vectors = merged.vectors
         self.settings = settings
         self.numbers = {document.id: n for n, document in enumerate(self.live.documents)}
-        self.chunk_sentences = rows.sentences_of(self.live.chunks, self.live.sentences)
+        self.chunk_sentences = rows.rows_within(self.live.chunks, self.live.sentences)
+        self.sentence_tokens = rows.rows_within(self.live.sentences, self.live.tokens)
         self.section_headings = rows.section_headings(self.live.sentences)
         self.bm25_chunks = lexical.BM25(self.live.chunk_terms, self.live.vocabulary, settings.lexical)
         self.bm25_sentences = lexical.BM25(self.live.sentence_terms, self.live.vocabulary, settings.lexical)
@@ -332,6 +337,10 @@ class FileReader:
         return ChunkHits(ids=ids, spans=live.chunks[ids], cosine=live.chunk_vectors[ids] @ query.vector,
                          lexical=lexical_of)
 
+    def term_idf(self, tokens: list[str]) -> dict[str, float]:
+        """The BM25 IDF over sentences of each token the sources use."""
+        return self.bm25_sentences.idf_of(tokens)
+
     def sentences(self, chunk_ids: np.ndarray, query: Query) -> SentenceHits:
         """The sentences of `chunk_ids` and their section headings, with cosine and BM25."""
         ranges = self.chunk_sentences[chunk_ids]
@@ -342,8 +351,15 @@ class FileReader:
         of_chunk = np.empty(len(chunk_ids), dtype=rows.RANGE)
         of_chunk["first"] = np.searchsorted(ids, ranges["first"])
         of_chunk["stop"] = np.searchsorted(ids, ranges["stop"])
+        token_ranges = self.sentence_tokens[ids]
+        lengths = token_ranges["stop"] - token_ranges["first"]
+        tokens = np.empty(len(ids), dtype=rows.RANGE)
+        tokens["stop"] = np.cumsum(lengths)
+        tokens["first"] = tokens["stop"] - lengths
         return SentenceHits(
-            ids=ids, spans=self.live.sentences[ids],
+            ids=ids, spans=self.live.sentences[ids], tokens=tokens,
+            token_rows=self.live.tokens[rows.expand(token_ranges)],
+            term_idf=self.term_idf(query.tokens),
             cosine=self.live.sentence_vectors[ids] @ query.vector,
             lexical=self.bm25_sentences.scores(query.tokens, ids),
             section=np.where(heading_of >= 0, np.searchsorted(ids, heading_of), -1),

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from qa.embedding import Encoder
+from qa.language import Analyser
 from qa.settings import Settings
 
 
@@ -71,11 +72,14 @@ class Manifest:
         )
 
 
-def fingerprint(settings: Settings, encoder: Encoder | None = None) -> dict[str, Any]:
-    """The index fingerprint of `settings`, naming `encoder` as the model when one is given."""
+def fingerprint(settings: Settings, encoder: Encoder | None = None,
+                analyser: Analyser | None = None) -> dict[str, Any]:
+    """The index fingerprint of `settings`, naming `encoder` and `analyser` as the models when given."""
     values = settings.fingerprint()
     if encoder is not None:
         values.update({"embedding.model": encoder.name, "embedding.dimension": encoder.dimension})
+    if analyser is not None:
+        values["language.model"] = analyser.name
     return values
 
 

@@ -80,7 +80,7 @@ def merge(manifest: Manifest, segments: dict[str, Segment]) -> Merged:
     chunks, chunk_vectors, chunk_terms, chunk_order = stack(chunk_parts, rows.CHUNK, len(vocabulary))
     sentences, sentence_vectors, sentence_terms, _ = stack(sentence_parts, rows.SENTENCE, len(vocabulary))
     merged = Merged(manifest, Segment([segments[name].documents[local] for _, name, local in owners],
-                                      chunks, sentences, chunk_vectors, sentence_vectors, vocabulary,
+                                      chunks, sentences, live_tokens(segments, number), chunk_vectors, sentence_vectors, vocabulary,
                                       chunk_terms, sentence_terms))
     if all(segment.vector_index is not None for segment in segments.values()):
         version_row = np.empty(len(chunk_order), dtype=np.int64)
@@ -94,6 +94,17 @@ def merge(manifest: Manifest, segments: dict[str, Segment]) -> Merged:
             to_version.append(mapped)
         merged.vectors = SegmentVectors([s.vector_index for s in segments.values() if s.vector_index], to_version)
     return merged
+
+
+def live_tokens(segments: dict[str, Segment], number: dict[tuple[str, int], int]) -> np.ndarray:
+    """The token rows of the live documents, renumbered as in `number` and sorted by (doc, start)."""
+    tables = [np.zeros(0, dtype=rows.TOKEN)]
+    for name, segment in segments.items():
+        owner = np.array([number.get((name, local), -1) for local in range(len(segment.documents))] + [-1],
+                         dtype=np.int64)[segment.tokens["doc"]]
+        tables.append(rows.renumbered(segment.tokens[owner >= 0], owner[owner >= 0]))
+    table = np.concatenate(tables)
+    return table[np.lexsort((table["start"], table["doc"]))]
 
 
 def stack(parts: list[tuple], dtype: np.dtype, width: int):

@@ -94,5 +94,6 @@ class Prepared:
     source: Source
     chunks: np.ndarray            # rows.CHUNK, doc 0
     sentences: np.ndarray         # rows.SENTENCE, doc 0
+    tokens: np.ndarray            # rows.TOKEN, doc 0
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray

@@ -4,6 +4,7 @@
       documents.json        each document: id, title, path, sha256, clean text, headings, pages
       chunks.npy            rows.CHUNK per chunk (doc numbers local to the segment)
       sentences.npy         rows.SENTENCE per sentence
+      tokens.npy            rows.TOKEN per token of the sentences: parse and named entities
       chunk_vectors.npy     float32 unit rows
       sentence_vectors.npy  float32 unit rows
       chunks.faiss          the vector index over the chunk vectors (kind in the manifest)
@@ -34,6 +35,7 @@ class Segment:
     documents: list[Document]
     chunks: np.ndarray            # rows.CHUNK
     sentences: np.ndarray         # rows.SENTENCE
+    tokens: np.ndarray            # rows.TOKEN
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
     vocabulary: dict[str, int]
@@ -48,6 +50,7 @@ def write(folder: Path, segment: Segment, settings: IndexSettings) -> str:
     write_json(folder / "documents.json", [asdict(doc) for doc in segment.documents])
     np.save(folder / "chunks.npy", segment.chunks)
     np.save(folder / "sentences.npy", segment.sentences)
+    np.save(folder / "tokens.npy", segment.tokens)
     np.save(folder / "chunk_vectors.npy", segment.chunk_vectors)
     np.save(folder / "sentence_vectors.npy", segment.sentence_vectors)
     index = vectors.build(segment.chunk_vectors, settings)
@@ -64,6 +67,7 @@ def read(folder: Path, vector_kind: str | None, settings: IndexSettings) -> Segm
         documents=[Document.from_json(fields) for fields in read_json(folder / "documents.json")],
         chunks=np.load(folder / "chunks.npy"),
         sentences=np.load(folder / "sentences.npy"),
+        tokens=np.load(folder / "tokens.npy"),
         chunk_vectors=np.load(folder / "chunk_vectors.npy"),
         sentence_vectors=np.load(folder / "sentence_vectors.npy"),
         vocabulary={term: number for number, term in enumerate(read_json(folder / "vocabulary.json"))},
@@ -77,8 +81,9 @@ def problems(segment: Segment, dimension: int) -> list[str]:
     """What is wrong with a segment whose parts do not agree with each other ([] when nothing)."""
     n_chunks, n_sentences = len(segment.chunks), len(segment.sentences)
     found = []
-    if segment.chunks.dtype != rows.CHUNK or segment.sentences.dtype != rows.SENTENCE:
-        found.append("chunk or sentence rows have another layout")
+    if (segment.chunks.dtype, segment.sentences.dtype, segment.tokens.dtype) != (rows.CHUNK, rows.SENTENCE,
+                                                                                rows.TOKEN):
+        found.append("chunk, sentence or token rows have another layout")
         return found
     if segment.chunk_vectors.shape != (n_chunks, dimension):
         found.append("chunk vectors do not match the chunks")
@@ -91,7 +96,7 @@ def problems(segment: Segment, dimension: int) -> list[str]:
     if max(segment.chunk_terms.shape[1], segment.sentence_terms.shape[1]) > len(segment.vocabulary):
         found.append("BM25 term counts do not match the vocabulary")
     lengths = np.array([len(d.text) for d in segment.documents] + [0])
-    for part, table in (("chunks", segment.chunks), ("sentences", segment.sentences)):
+    for part, table in (("chunks", segment.chunks), ("sentences", segment.sentences), ("tokens", segment.tokens)):
         if len(table) == 0:
             continue
         if table["doc"].min() < 0 or table["doc"].max() >= len(segment.documents):

