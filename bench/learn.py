@@ -165,8 +165,10 @@ def cross_validate(examples: list[Example]) -> None:
             hand.setdefault(name, []).append(value)
         confidence = fit_confidence(*confidence_data(span_model, training))
         x, y = confidence_data(span_model, testing)
-        out_of_fold_p.extend(confidence.probability(
-            np.rec.fromarrays(x.T, names=list(CONFIDENCE_FEATURES))).tolist())
+        features = answering.table(CONFIDENCE_FEATURES, len(x))
+        for n, name in enumerate(CONFIDENCE_FEATURES):
+            features[name] = x[:, n]
+        out_of_fold_p.extend(confidence.probability(features).tolist())
         out_of_fold_y.extend(y.tolist())
     print(f"\nspan model, {FOLDS}-fold cross-validation grouped by paragraph (held-out mean):\n")
     print("| metric | hand-set weights | learned weights |\n|---|---|---|")
@@ -198,8 +200,6 @@ def main() -> None:
         questions = write_seeds(args.data, seeds)
         build_index(seeds, index_dir, progress=False)
         examples = collect(Retriever.open(index_dir), questions)
-        if args.work:
-            import pickle; pickle.dump(examples, open(args.work / "examples.pkl", "wb"))
     print(f"{len(examples)} questions, {sum(len(e.pairs.spans) for e in examples)} (sentence, span) pairs")
     answerable = [e for e in examples if e.answerable]
     print(f"best possible among the pairs: sentence hit {np.mean([e.sentence_hit.any() for e in answerable]):.3f}, "

@@ -20,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 from bench.metrics import best_f1
-from qa import Retriever, build_index
+from qa import Answer, Retriever, build_index
+from qa.settings import DEFAULT
 
 HERE = Path(__file__).resolve().parent
 RIGHT_F1 = 0.5
@@ -46,21 +47,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=Path, default=Path("seeds"))
     parser.add_argument("--verbose", action="store_true", help="print every question and its answer")
+    parser.add_argument("--min-confidence", type=float, default=DEFAULT.answering.min_confidence,
+                        help="answer only at this confidence or above")
     args = parser.parse_args()
+    settings = DEFAULT.replace(answering={"min_confidence": args.min_confidence})
     sets = json.loads((HERE / "seed_questions.json").read_text())
     dialogues = json.loads((HERE / "dialogues.json").read_text())["dialogues"]
     with tempfile.TemporaryDirectory() as work:
         build_index(args.seeds, Path(work), progress=False)
-        retriever = Retriever.open(Path(work))
-        runs: dict[str, list[tuple[str, str, object, list[str]]]] = {"answerable": [], "follow-ups": [],
+        retriever = Retriever.open(Path(work), settings)
+        runs: dict[str, list[tuple[str, str, Answer, list[str]]]] = {"answerable": [], "follow-ups": [],
                                                                       "not in the sources": [], "dialogue turns": [],
                                                                       "dialogue turns, alone": []}
         for item in sets["answerable"]:
             runs["answerable"].append((item["question"], "", retriever.answer(item["question"]), item["answers"]))
         for item in sets["followups"]:
-            history = [(turn["question"], turn["answer"]) for turn in item["history"]]
-            runs["follow-ups"].append((item["question"], " / ".join(q for q, _ in history),
-                                       retriever.answer(item["question"], history), item["answers"]))
+            earlier = [(turn["question"], turn["answer"]) for turn in item["history"]]
+            runs["follow-ups"].append((item["question"], " / ".join(q for q, _ in earlier),
+                                       retriever.answer(item["question"], earlier), item["answers"]))
         for item in sets["unanswerable"]:
             runs["not in the sources"].append((item["question"], "", retriever.answer(item["question"]), []))
         for dialogue in dialogues:
@@ -88,11 +92,11 @@ def main() -> None:
     if args.verbose:
         for name, results in runs.items():
             print(f"\n## {name}")
-            for question, history, answer, golds in results:
+            for question, asked_before, answer, golds in results:
                 verdict = judge(answer, golds) if golds else ("abstained" if not answer.found else "wrong")
                 shown = f"{answer.text!r} ({answer.confidence:.2f})" if answer.found else \
                     f"- ({answer.confidence:.2f})"
-                context = f" [after: {history}]" if history else ""
+                context = f" [after: {asked_before}]" if asked_before else ""
                 print(f"{verdict:9} {question}{context} -> {shown}; want {golds[:2]}")
 
 

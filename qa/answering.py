@@ -29,7 +29,7 @@ import numpy as np
 
 from qa import language
 from qa.candidates import Candidates
-from qa.questions import Asked, stems_of
+from qa.questions import Asked, name_key, stems_of
 from qa.retrieval import Passage
 from qa.settings import DEFAULT, AnsweringSettings
 from qa.sources import Document
@@ -40,10 +40,14 @@ NUMERIC = frozenset({"CARDINAL", "MONEY", "QUANTITY", "PERCENT"})
 TEMPORAL = frozenset({"DATE", "TIME"})
 SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
 OBJECTS = frozenset({"dobj", "pobj", "attr", "oprd", "dative", "appos"})
-CONVERSION = re.compile(r"\s?\((?:about |roughly |around |some )?[$€£¥][\d.,]+(?:\s?(?:million|billion|trillion))?\)")
+FRACTION = re.compile(r"\b(?:half|halves|thirds?|quarters?|fifths?|tenths?)\b", re.I)
+AMOUNT = r"[$€£¥][\d.,]+(?:\s?(?:million|billion|trillion))?"
+CONVERTED = re.compile(rf"{AMOUNT}\s?\((?:about |roughly |around |some )?$")
+CONVERSION = re.compile(rf"\s?\((?:about |roughly |around |some )?{AMOUNT}\)")
 SPAN_FEATURES = ("sentence", "chunk", "cosine", "coverage", "weighted", "bigrams", "context", "rank", "window",
                  "type_first", "type_other",
-                 "type_group", "typed_miss", "typed_sentence", "entity", "phrase", "whole", "overlap",
+                 "type_group", "typed_miss", "typed_sentence", "entity", "phrase", "constituent", "whole",
+                 "overlap", "modifier_match", "modifier_clash",
                  "distance", "path", "head_match", "role_match", "length")
 CONFIDENCE_FEATURES = ("best", "margin", "cosine", "coverage", "context", "entities", "unknown", "typed_miss",
                        "whole")
@@ -60,6 +64,7 @@ class Conflict:
     end: int
     sentence_start: int
     sentence_end: int
+    sentence: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,22 +145,54 @@ class Sentence:
     matched: np.ndarray        # per token: its stem is one of the question's
 
 
-def spans_in(sentence: Sentence) -> list[Span]:
-    """The named entities and noun phrases of a sentence (an entity that is also a noun
-    phrase counts once, as the entity), then the whole sentence."""
+def spans_in(sentence: Sentence, chains: list[list[int]] | None = None) -> list[Span]:
+    """The named entities, noun phrases and other constituents (the parse subtrees of objects,
+    complements, clauses and prepositional phrases, `CONSTITUENTS`) of a sentence, each once
+    (first as an entity, then as a noun phrase), then the whole sentence."""
     tokens, found, seen = sentence.tokens, [], set()
     for first, stop in runs(tokens["entity_begins"], tokens["entity"]):
         label = language.ENTITY_LABELS[int(tokens["entity"][first])]
+        if label == "CARDINAL" and FRACTION.search(sentence.text[int(tokens["start"][first]) - sentence.start:
+                                                                 int(tokens["end"][stop - 1]) - sentence.start]):
+            label = "PERCENT"  # the model calls "two-thirds" a number; it is a share
         found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, label))
         seen.add((first, stop))
     for first, stop in runs(tokens["phrase"] == 1, tokens["phrase"]):
         if (first, stop) not in seen and not (stop - first == 1 and tokens["pos"][first] == PRONOUN):
             found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "NP"))
+            seen.add((first, stop))
+    for first, stop in subtrees(tokens, chains if chains is not None else ancestors(tokens)):
+        if (first, stop) not in seen and stop - first < len(tokens):
+            found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "PHRASE"))
+            seen.add((first, stop))
     found.append(Span(sentence.position, sentence.first, sentence.first + len(tokens), "SENTENCE"))
     return found
 
 
 PRONOUN = language.PART_OF_SPEECH["PRON"]
+NAMED_IDS = frozenset(language.ENTITY[label] for label in NAMED)
+PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
+CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
+MAX_CONSTITUENT = 15  # tokens
+
+
+def subtrees(tokens: np.ndarray, chains: list[list[int]]) -> list[tuple[int, int]]:
+    """[first, stop) of the subtree of each token whose dependency is in CONSTITUENTS (at most
+    MAX_CONSTITUENT tokens, punctuation at its ends left out)."""
+    left, right, parts = list(range(len(tokens))), list(range(len(tokens))), tokens["pos"].tolist()
+    for token, chain in enumerate(chains):
+        for head in chain[1:]:
+            left[head], right[head] = min(left[head], token), max(right[head], token)
+    found = []
+    for token in [i for i, dep in enumerate(tokens["dep"].tolist()) if dep in CONSTITUENTS]:
+        first, stop = left[token], right[token] + 1
+        while first < stop and parts[first] == PUNCTUATION:
+            first += 1
+        while stop > first and parts[stop - 1] == PUNCTUATION:
+            stop -= 1
+        if 0 < stop - first <= MAX_CONSTITUENT:
+            found.append((first, stop))
+    return found
 
 
 def runs(begins: np.ndarray, inside: np.ndarray) -> list[tuple[int, int]]:
@@ -171,19 +208,23 @@ def runs(begins: np.ndarray, inside: np.ndarray) -> list[tuple[int, int]]:
 
 def ancestors(tokens: np.ndarray) -> list[list[int]]:
     """For each token, itself and its heads up to the root of its sentence (rows within the sentence)."""
-    heads = np.arange(len(tokens)) + tokens["head"]
-    chains = []
-    for i in range(len(tokens)):
-        chain = [i]
-        while 0 <= heads[chain[-1]] < len(tokens) and heads[chain[-1]] != chain[-1] and len(chain) < 40:
-            chain.append(int(heads[chain[-1]]))
+    size = len(tokens)
+    heads = (np.arange(size) + tokens["head"]).tolist()
+    chains: list[list[int]] = []
+    for i in range(size):
+        chain, at = [i], i
+        while 0 <= heads[at] < size and heads[at] != at and len(chain) < 40:
+            at = heads[at]
+            chain.append(at)
         chains.append(chain)
     return chains
 
 
-def tree_distance(chains: list[list[int]], a: int, b: int) -> int:
-    """Edges between tokens a and b in the dependency tree (their sentences' roots joined)."""
-    depth_in_b = {token: depth for depth, token in enumerate(chains[b])}
+def tree_distance(chains: list[list[int]], a: int, b: int, depth_in_b: dict[int, int] | None = None) -> int:
+    """Edges between tokens a and b in the dependency tree (their sentences' roots joined);
+    `depth_in_b` is b's chain as {token: depth}, when the caller already has it."""
+    if depth_in_b is None:
+        depth_in_b = {token: depth for depth, token in enumerate(chains[b])}
     for depth, token in enumerate(chains[a]):
         if token in depth_in_b:
             return depth + depth_in_b[token]
@@ -210,7 +251,7 @@ def shared_bigrams(asked: Asked, sentence: Sentence) -> float:
     if len(asked.bigrams) == 0:
         return 0.0
     words = [stem for stem, matched in zip(sentence.stems, sentence.matched.tolist(), strict=True) if matched]
-    return len(asked.bigrams & set(zip(words, words[1:]))) / len(asked.bigrams)
+    return len(asked.bigrams & set(zip(words, words[1:], strict=False))) / len(asked.bigrams)
 
 
 def coarse_role(dep: str) -> str:
@@ -238,19 +279,32 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         weighted = sum(weight[stem] for stem in own) / all_weight
         bigrams = shared_bigrams(asked, sentence)
         context = len((context_stems.get(position, set()) & asked.stems) - own) / wanted
-        sentence_spans = spans_in(sentence)
-        typed_sentence = float(any(s.label in asked.labels for s in sentence_spans))
         chains = ancestors(tokens)
-        anchors = np.flatnonzero(sentence.matched).tolist()
+        sentence_spans = spans_in(sentence, chains)
+        typed_sentence = float(any(s.label in asked.labels for s in sentence_spans))
+        matched = sentence.matched.tolist()
+        anchors = [i for i, hit in enumerate(matched) if hit]
+        roles = [coarse_role(language.DEPENDENCIES[d]) for d in tokens["dep"].tolist()]
+        is_content = [pos not in FUNCTION_POS for pos in tokens["pos"].tolist()]
+        contents = np.concatenate([[0], np.cumsum(is_content)]).tolist()
+        matched_contents = np.concatenate([[0], np.cumsum(np.logical_and(is_content, matched))]).tolist()
+        named = [int(e) in NAMED_IDS for e in tokens["entity"].tolist()]
+        paths: dict[tuple[int, int], int] = {}
+        anchor_chains = {j: {token: depth for depth, token in enumerate(chains[j])} for j in anchors}
         for span in sentence_spans:
             first, stop = span.first - sentence.first, span.stop - sentence.first
             root = span_root(chains, first, stop)
             outside = [j for j in anchors if not first <= j < stop]
             near = {sentence.stems[j] for j in outside if first - WINDOW <= j < stop + WINDOW}
             distance = min((min(abs(j - first), abs(j - (stop - 1))) for j in outside), default=len(tokens))
-            path = min((tree_distance(chains, root, j) for j in outside), default=len(tokens))
-            content = [i for i in range(first, stop) if tokens["pos"][i] not in FUNCTION_POS]
-            overlap = (sum(bool(sentence.matched[i]) for i in content) / len(content)) if content else 0.0
+            for j in outside:
+                if (root, j) not in paths:
+                    paths[root, j] = tree_distance(chains, root, j, anchor_chains[j])
+            path = min((paths[root, j] for j in outside), default=len(tokens))
+            modifiers = [t for t in range(len(tokens)) if not first <= t < stop
+                         and any(first <= head < stop for head in chains[t][1:3])]
+            content = contents[stop] - contents[first]
+            overlap = (matched_contents[stop] - matched_contents[first]) / content if content else 0.0
             whole = span.label == "SENTENCE"
             spans.append(span)
             rows.append((
@@ -262,11 +316,14 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 float(span.label in group and span.label not in asked.labels),
                 float(bool(asked.labels) and span.label not in asked.labels),
                 typed_sentence,
-                float(span.label not in ("NP", "SENTENCE")), float(span.label == "NP"), float(whole),
-                overlap, 0.0 if whole else math.log1p(distance), 0.0 if whole else math.log1p(path),
-                float(not whole and any(sentence.matched[h] for h in chains[root][1:3])),
-                float(not whole and bool(wh_role) and coarse_role(language.DEPENDENCIES[int(tokens["dep"][root])])
-                      == wh_role),
+                float(span.label not in ("NP", "PHRASE", "SENTENCE")), float(span.label == "NP"),
+                float(span.label == "PHRASE"), float(whole),
+                overlap,
+                float(not whole and any(matched[t] for t in modifiers)),
+                float(not whole and any(named[t] and not matched[t] for t in modifiers)),
+                0.0 if whole else math.log1p(distance), 0.0 if whole else math.log1p(path),
+                float(not whole and any(matched[h] for h in chains[root][1:3])),
+                float(not whole and bool(wh_role) and roles[root] == wh_role),
                 math.log1p(stop - first)))
     features = table(SPAN_FEATURES, len(rows))
     if rows:
@@ -295,19 +352,20 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
     positions = positions[:settings.answer_sentences]
     needed = set(positions) | {p - 1 for p in positions if p > 0} | {int(hits.section[p]) for p in positions}
     needed.discard(-1)
-    words: dict[int, tuple[str, int, np.ndarray, int, list[str]]] = {}
+    words: dict[int, tuple[str, int, np.ndarray, int, list[str], list[str]]] = {}
     for p in sorted(needed):
         row = hits.spans[p]
         text = document_at(int(row["doc"])).text[int(row["start"]):int(row["end"])]
         first, stop = int(hits.tokens[p]["first"]), int(hits.tokens[p]["stop"])
         tokens = hits.token_rows[first:stop]
         offset = int(row["start"])
-        stems = stems_of([text[int(t["start"]) - offset:int(t["end"]) - offset] for t in tokens])
-        words[p] = (text, offset, tokens, first, stems)
+        token_words = [text[int(t["start"]) - offset:int(t["end"]) - offset] for t in tokens]
+        words[p] = (text, offset, tokens, first, stems_of(token_words), token_words)
     sentences = []
     for p in positions:
-        text, offset, tokens, first, stems = words[p]
-        matched = np.array([stem in asked.stems for stem in stems], dtype=bool)
+        text, offset, tokens, first, stems, token_words = words[p]
+        matched = np.array([stem in asked.stems or name_key(word) in asked.names
+                            for stem, word in zip(stems, token_words, strict=True)], dtype=bool)
         sentences.append(Sentence(p, text, offset, tokens, first, stems, matched))
     context: dict[int, set[str]] = {}
     for p in positions:
@@ -394,11 +452,14 @@ def widen(asked: Asked, sentence: Sentence, span: Span, start: int, end: int) ->
     """A money amount takes its converted amount in brackets ("€90 billion ($106 billion)"); an
     answer to a question that asks for several takes the entities of its kind coordinated with it
     ("Steve Witkoff and Jared Kushner")."""
-    local_end = end - sentence.start
+    local_start, local_end = start - sentence.start, end - sentence.start
     if span.label == "MONEY":
         match = CONVERSION.match(sentence.text, local_end)
         if match:
             return start, sentence.start + match.end()
+        primary = CONVERTED.search(sentence.text[:local_start])  # the span is the conversion itself
+        if primary and sentence.text[local_end:local_end + 1] == ")":
+            return sentence.start + primary.start(), end + 1
     if asked.several and span.label in NAMED:
         tokens = sentence.tokens
         same = [(a, b) for a, b in runs(tokens["entity_begins"], tokens["entity"])
@@ -446,7 +507,8 @@ def find_conflicts(asked: Asked, spans: list[Span], scores: np.ndarray, order: n
         document, sentence = document_at(doc), hits.spans[span.position]
         found[doc] = Conflict(text=text, doc_id=document.id, title=document.title,
                               start=int(rows_[span.first]["start"]), end=int(rows_[span.stop - 1]["end"]),
-                              sentence_start=int(sentence["start"]), sentence_end=int(sentence["end"]))
+                              sentence_start=int(sentence["start"]), sentence_end=int(sentence["end"]),
+                              sentence=document.text[int(sentence["start"]):int(sentence["end"])])
     return tuple(found.values())
 
 

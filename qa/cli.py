@@ -14,6 +14,7 @@ from qa.answering import Answer
 from qa.build import build_index
 from qa.errors import QAError
 from qa.retrieval import Passage
+from qa.settings import DEFAULT
 
 HIGHLIGHT = "\033[1;30;43m"
 DIM = "\033[2m"
@@ -30,7 +31,7 @@ def highlighted(text: str, start: int, end: int, colour: bool) -> str:
     return f"{before}{HIGHLIGHT}{span}{RESET}{after}" if colour else f"{before}[[{span}]]{after}"
 
 
-def print_answer(answer: Answer) -> None:
+def print_answer(answer: Answer, likely_from: float = DEFAULT.answering.likely_confidence) -> None:
     colour = use_colour()
     if not answer.found:
         print("The sources don't say.")
@@ -40,8 +41,17 @@ def print_answer(answer: Answer) -> None:
         return
     span_start = answer.start - answer.sentence_start
     print(highlighted(answer.sentence, span_start, span_start + len(answer.text), colour))
-    source = f"— {answer.title} ({answer.doc_id}, characters {answer.start}-{answer.end})"
+    cue = "likely" if answer.confidence >= likely_from else "uncertain"
+    source = (f"— {answer.title} ({answer.doc_id}, characters {answer.start}-{answer.end}); "
+              f"{cue}, confidence {answer.confidence:.2f}")
     print(f"{DIM}{source}{RESET}" if colour else source)
+    if answer.conflicts:
+        print("\nThe sources differ:")
+        for conflict in answer.conflicts:
+            start = conflict.start - conflict.sentence_start
+            print(highlighted(conflict.sentence, start, conflict.end - conflict.sentence_start, colour))
+            other = f"— {conflict.title} ({conflict.doc_id}, characters {conflict.start}-{conflict.end})"
+            print(f"{DIM}{other}{RESET}" if colour else other)
 
 
 def print_passages(passages: Sequence[Passage], colour: bool) -> None:

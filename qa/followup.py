@@ -30,7 +30,7 @@ ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of)\
 WORD = re.compile(r"[\w’'-]+")
 
 Turn = str | tuple[str, str]  # a question as asked, or (question, the answer it was given)
-Weigh = Callable[[list[str]], list[float]]  # words -> their IDF (0 for a word the sources never use)
+Weigh = Callable[[list[str]], list[float]]  # words -> their rarity: IDF / the highest IDF (0: never used)
 
 
 def content_words(text: str) -> list[str]:
@@ -52,7 +52,7 @@ def resolve(question: str, history: Sequence[Turn], weigh: Weigh | None = None,
     `history` holds the earlier turns, oldest first: questions as asked, or
     (question, answer) pairs. Each question is resolved against the turn before
     it, once, so a chain of follow-ups keeps its topic. `weigh` gives words'
-    IDF; without it every word weighs the same.
+    rarity; without it every word counts.
     """
     previous, previous_answer = "", ""
     for turn in list(history)[-settings.max_history:]:
@@ -63,13 +63,13 @@ def resolve(question: str, history: Sequence[Turn], weigh: Weigh | None = None,
     return resolve_one(question, previous, previous_answer, weigh, settings)
 
 
-def needs_context(question: str, weigh: Weigh | None, min_idf: float) -> bool:
+def needs_context(question: str, weigh: Weigh | None, min_rarity: float) -> bool:
     """A referring word, an elliptical start ("And Belgium?"), or fewer than two topic words that
     tell the sources' passages apart ("Who represented the US?", where US is everywhere)."""
     own = content_words(question)
     refers = any(w.lower() in REFERRING for w in WORD.findall(question))
-    telling = [w for w, weight in zip(own, weigh(own) if weigh else [min_idf] * len(own), strict=True)
-               if weight >= min_idf]
+    telling = [w for w, weight in zip(own, weigh(own) if weigh else [min_rarity] * len(own), strict=True)
+               if weight >= min_rarity]
     return refers or bool(ELLIPSIS.match(question)) or len(telling) <= 1
 
 
@@ -77,7 +77,7 @@ def resolve_one(question: str, previous: str, previous_answer: str, weigh: Weigh
                 settings: AnsweringSettings) -> str:
     """`question` resolved against the (already resolved) previous question and its answer."""
     question = question.strip()
-    if not previous or not needs_context(question, weigh, settings.carry_min_idf):
+    if not previous or not needs_context(question, weigh, settings.carry_min_rarity):
         return question
     asked = {w.lower() for w in content_words(question)}
     refers = any(w.lower() in REFERRING for w in WORD.findall(question))
@@ -86,6 +86,6 @@ def resolve_one(question: str, previous: str, previous_answer: str, weigh: Weigh
     if not candidates:
         return question
     weights = weigh(candidates) if weigh else [1.0] * len(candidates)
-    kept = [w for w, weight in zip(candidates, weights, strict=True) if weight >= settings.carry_min_idf]
+    kept = [w for w, weight in zip(candidates, weights, strict=True) if weight >= settings.carry_min_rarity]
     kept = [w for w in kept if w in answer_words] + [w for w in kept if w not in answer_words]
     return f"{question} ({' '.join(kept[:settings.max_carried])})" if kept else question

@@ -70,6 +70,11 @@ class BM25:
         found = {self.vocabulary.get(token) for token in tokens}
         return np.array(sorted(t for t in found if t is not None and t < self.by_term.shape[1]), dtype=np.int64)
 
+    @property
+    def max_idf(self) -> float:
+        """The IDF of a term only one row holds: the highest any term can have."""
+        return float(np.log(1 + (self.size - 0.5) / 1.5)) if self.size else 1.0
+
     def idf_of(self, tokens: list[str]) -> dict[str, float]:
         """The IDF of each known token of a query; unknown ones are left out."""
         return {token: float(self.idf[self.vocabulary[token]]) for token in set(tokens)

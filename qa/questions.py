@@ -68,6 +68,7 @@ class Asked:
     kind: str
     labels: tuple[str, ...]
     stems: frozenset[str]
+    names: frozenset[str]         # name_key of its capitalised words: Russian meets Russia
     bigrams: frozenset[tuple[str, str]]
     entities: tuple[str, ...]
     wh_role: str
@@ -106,8 +107,15 @@ def read(question: str, tokens: np.ndarray) -> Asked:
     wh_role = next((language.DEPENDENCIES[int(t["dep"])] for t, w in zip(tokens, words, strict=True)
                     if w.lower() in WH_WORDS), "")
     stems = stems_of(content)
-    return Asked(question, kind, labels, frozenset(stems), frozenset(zip(stems, stems[1:])), entities, wh_role,
-                 wants_several(question))
+    names = frozenset(key for key in map(name_key, content[1:] if content[:1] == words[:1] else content) if key)
+    return Asked(question, kind, labels, frozenset(stems), names, frozenset(zip(stems, stems[1:], strict=False)),
+                 entities, wh_role, wants_several(question))
+
+
+def name_key(word: str) -> str:
+    """For a capitalised word of five letters or more, its first five in lower case ('' for any
+    other word): a country and its people's name share it (Russia, Russian; Europe, European)."""
+    return word[:5].lower() if len(word) >= 5 and word[0].isupper() else ""
 
 
 def entity_spans(tokens: np.ndarray) -> list[tuple[int, int, str]]:

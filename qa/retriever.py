@@ -42,11 +42,12 @@ def check_k(k: int) -> int:
     return k
 
 
-def idf_of_words(reader: Reader, settings: Settings, words: list[str]) -> list[float]:
-    """Each word's BM25 IDF in the sources (its rarest stem), 0 for a word they never use."""
+def rarity_of_words(reader: Reader, settings: Settings, words: list[str]) -> list[float]:
+    """Each word's BM25 IDF in the sources (its rarest stem) as a share of the highest IDF a
+    word can have there; 0 for a word they never use."""
     tokens = lexical.tokenize(words, settings.lexical)
     known = reader.term_idf([t for word_tokens in tokens for t in word_tokens])
-    return [max((known.get(t, 0.0) for t in word_tokens), default=0.0) for word_tokens in tokens]
+    return [max((known.get(t, 0.0) for t in word_tokens), default=0.0) / reader.max_idf for word_tokens in tokens]
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class Retriever:
         """
         question, k = self._check(question), check_k(k)
         opened = self._opened  # one version for the whole query
-        resolved = resolve(question, list(history), partial(idf_of_words, opened.reader, self.settings),
+        resolved = resolve(question, list(history), partial(rarity_of_words, opened.reader, self.settings),
                            self.settings.answering)
         resolved = resolved[:self.settings.answering.max_question_chars]
         retrieval = opened.retrieval

@@ -1,8 +1,9 @@
 """Rows: the one owner of how chunks and sentences are laid out in arrays.
 
 A chunk row is (doc, start, end); a sentence row is (doc, start, end,
-heading); a token row adds its parse and entity to (doc, start, end). `doc` is a document's number in its segment or loaded version,
-`start` and `end` are character offsets into that document's clean text.
+heading); a token row adds its parse and entity to (doc, start, end). `doc`
+is a document's number in its segment or loaded version, `start` and `end`
+are character offsets into that document's clean text.
 Rows are numpy structured arrays: code reads `rows["start"]`, never a column
 number. Within an index, rows are sorted by (doc, start), so a document's
 rows, and the sentences of a chunk, are contiguous.

@@ -83,14 +83,16 @@ class RankingSettings:
 @dataclass(frozen=True)
 class AnsweringSettings:
     answer_chunks: int = knob(8, "answers are picked from the sentences of this many top chunks")
-    answer_sentences: int = knob(12, "of which this many, best first, have their phrases weighed")
+    answer_sentences: int = knob(8, "of which this many, best first, have their phrases weighed")
     chunk_weight: float = knob(0.5, "how much a sentence's chunk score adds to its own in that order")
     min_confidence: float = knob(0.3, "answer only when the chance the answer is right reaches this")
-    conflict_margin: float = knob(1.0, "another document's answer within this score of the best is shown")
+    likely_confidence: float = knob(0.5, "from this chance on an answer is shown as likely, below as uncertain")
+    conflict_margin: float = knob(2.5, "another document's answer within this score of the best is shown")
     max_question_chars: int = knob(2000, "longer questions are refused")
     max_history: int = knob(10, "earlier questions a follow-up can refer to")
     max_carried: int = knob(8, "topic words a follow-up borrows at most")
-    carry_min_idf: float = knob(1.0, "a follow-up borrows only words at least this rare in the sources (BM25 IDF)")
+    carry_min_rarity: float = knob(0.6, "a follow-up borrows only words this rare in the sources or rarer "
+                                        "(BM25 IDF as a share of the highest)")
 
 
 @dataclass(frozen=True)

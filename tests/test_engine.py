@@ -16,18 +16,25 @@ pytestmark = pytest.mark.slow
 ARENA = "diplomatic-arena.txt"
 STALL = "us-russia-talks-stall.txt"
 
-SEED_QUESTIONS = [  # question, document, words the answer span must hold
+SEED_QUESTIONS = [  # question, document, the answer span as a reader would highlight it
     ("Where did the US and Russian envoys meet?", ARENA, "Miami"),
-    ("How many civilians were taken from the village?", ARENA, "50"),
+    ("How many civilians were taken from the village?", ARENA, "approximately 50"),
     ("Who is the Kremlin spokesman?", ARENA, "Dmitry Peskov"),
-    ("How big is the interest-free loan?", ARENA, "€90 billion"),
+    ("How big is the interest-free loan?", ARENA, "€90 billion ($106 billion)"),
     ("When did EU leaders agree on the loan?", ARENA, "December 19, 2025"),
     ("How many points was the peace plan initially?", STALL, "28"),
-    ("Who was Russia's envoy in Miami?", ARENA, "Kirill Dmitriev"),
-    ("How much is in frozen Russian assets?", STALL, "$300 billion"),
+    ("Which country did the EU fail to agree with over using the frozen assets?", ARENA, "Belgium"),
+    ("Which nearby village did the military deny had been occupied?", ARENA, "Ryasne"),
+    ("Which Americans took part in the talks?", ARENA, "Steve Witkoff and Jared Kushner"),
+]
+KNOWN_MISSES = [  # issue 8's examples the answerer still gets wrong: strict, so a fix shows up here
+    ("How big is the EU loan?", "€90 billion"),             # picks the IMF's $161 billion
+    ("Who was the Russian envoy?", "Kirill Dmitriev"),      # picks Steve Witkoff, the US envoy
+    ("When did Macron and Putin last speak directly?", "July 2025"),  # right span, abstains (confidence 0.09)
 ]
 OUT_OF_CORPUS = ["What is the capital of Australia?", "How tall is Mount Everest?",
-                 "Who wrote Hamlet?", "How do I bake sourdough bread?"]
+                 "Who wrote Hamlet?", "How do I bake sourdough bread?",
+                 "Who won the 2024 US presidential election?", "What is the population of Ukraine?"]
 
 
 def test_the_manifest_records_model_dimension_and_each_documents_hash(index_dir):
@@ -41,31 +48,52 @@ def test_the_manifest_records_model_dimension_and_each_documents_hash(index_dir)
 
 
 @pytest.mark.parametrize("question, doc_id, expected", SEED_QUESTIONS)
-def test_seed_questions_are_answered_from_the_right_document(retriever, question, doc_id, expected):
+def test_seed_questions_are_answered_with_the_span_a_reader_would_highlight(retriever, question, doc_id, expected):
     answer = retriever.answer(question)
     assert answer.found, f"abstained on {question!r}"
     assert answer.doc_id == doc_id
-    assert expected in answer.text
+    assert answer.text == expected
     document = retriever.document(answer.doc_id)
     assert document.text[answer.start:answer.end] == answer.text
     assert answer.sentence_start <= answer.start < answer.end <= answer.sentence_end
     assert document.text[answer.sentence_start:answer.sentence_end] == answer.sentence
     assert answer.title == document.title
+    assert 0.0 <= answer.confidence <= 1.0
 
 
-def test_the_eu_loan_question_is_answered_with_an_amount_and_the_loan_sentence_close_by(retriever):
-    answer = retriever.answer("How big is the EU loan?")
-    document = retriever.document(answer.doc_id)
-    assert document.text[answer.start:answer.end] == answer.text
-    assert answer.found and answer.doc_id == ARENA and answer.question_type == "money"
-    assert any("€90 billion" in p.text for p in answer.passages)  # the loan's own sentence is a click away
+@pytest.mark.parametrize("question, expected", KNOWN_MISSES)
+@pytest.mark.xfail(strict=True, reason="a known miss of issue 8, reported in its closing note")
+def test_known_misses(retriever, question, expected):
+    answer = retriever.answer(question)
+    assert answer.found and expected in answer.text
 
 
-def test_a_question_without_a_typed_cue_is_answered_with_its_sentence(retriever):
-    answer = retriever.answer("What does Kyiv insist on?")
-    assert answer.found and answer.doc_id == STALL
-    assert answer.text == answer.sentence
-    assert "1991 borders" in answer.text
+def test_sources_that_disagree_are_both_shown(retriever):
+    answer = retriever.answer("How much Russian money is frozen in Europe?")
+    assert answer.found and answer.doc_id == ARENA and "€210 billion" in answer.text
+    assert [(c.doc_id, c.text) for c in answer.conflicts] == [(STALL, "roughly $300 billion")]
+    conflict = answer.conflicts[0]
+    document = retriever.document(STALL)
+    assert document.text[conflict.start:conflict.end] == conflict.text
+    assert document.text[conflict.sentence_start:conflict.sentence_end] == conflict.sentence
+    assert conflict.title == document.title
+
+
+def test_a_value_and_its_conversion_are_not_a_conflict(retriever):
+    assert retriever.answer("How big is the interest-free loan?").conflicts == ()
+
+
+def test_a_follow_up_reads_the_previous_answer(retriever):
+    history = [("Near which village did Russian troops try to break through?", "Grabovske")]
+    answer = retriever.answer("How many civilians were taken from there?", history)
+    assert "Grabovske" in answer.resolved
+    assert answer.found and answer.text == "approximately 50"
+
+
+def test_a_follow_up_whose_own_words_are_everywhere_borrows_the_topic(retriever):
+    answer = retriever.answer("Who represented the US?", ["Where did the US and Russian envoys meet?"])
+    assert answer.resolved.startswith("Who represented the US? (")
+    assert answer.found and answer.text == "Steve Witkoff and Jared Kushner"
 
 
 @pytest.mark.parametrize("question", OUT_OF_CORPUS)
@@ -126,15 +154,6 @@ def test_answers_from_many_threads_match_the_single_threaded_ones(retriever):
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda q: (q, retriever.answer(q).text), questions))
     assert all(text == expected[q] for q, text in results)
-
-
-def test_a_follow_up_is_resolved_against_the_history_and_says_how(retriever):
-    answer = retriever.answer("Who represented Russia there?",
-                              history=["Where did the US and Russian envoys meet?"])
-    assert answer.resolved == "Who represented Russia there? (US Russian)"
-    assert answer.found and answer.text == "Kirill Dmitriev"
-    alone = retriever.answer("Who is the Kremlin spokesman?", history=["Where did the envoys meet?"])
-    assert alone.resolved == "Who is the Kremlin spokesman?"
 
 
 def test_an_answer_is_frozen(retriever):

@@ -3,12 +3,12 @@
 from qa.followup import resolve
 
 MIAMI = "Where did the US and Russian envoys meet?"
-IDF = {"us": 0.4, "russian": 0.5, "envoys": 1.6, "meet": 1.9, "miami": 2.5, "kremlin": 1.2, "spokesman": 2.2,
-       "ceasefire": 2.0, "kirill": 3.0, "dmitriev": 3.0, "envoy": 1.4, "russia": 0.6}
+RARITY = {"us": 0.3, "russian": 0.4, "envoys": 0.7, "meet": 0.75, "miami": 0.8, "kremlin": 0.65,
+          "spokesman": 0.8, "ceasefire": 0.8, "kirill": 0.9, "dmitriev": 0.9, "envoy": 0.65, "russia": 0.35}
 
 
 def weigh(words):
-    return [IDF.get(word.lower(), 0.0) for word in words]
+    return [RARITY.get(word.lower(), 0.0) for word in words]
 
 
 def test_a_first_question_is_left_as_asked():

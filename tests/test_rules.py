@@ -75,7 +75,7 @@ def sentence_of(text, tags, start=100):
 
 def asked(question: str, several: bool) -> Asked:
     kind, labels = kind_of(question)
-    return Asked(question, kind, labels, frozenset(), frozenset(), (), "", several)
+    return Asked(question, kind, labels, frozenset(), frozenset(), frozenset(), (), "", several)
 
 
 def test_entities_and_noun_phrases_are_candidates_and_so_is_the_whole_sentence():
@@ -125,3 +125,15 @@ def test_tree_distance_counts_the_edges_between_two_tokens():
 ])
 def test_two_answers_agree_when_they_state_the_same_value(a, b, same):
     assert same_value(a, b) == same
+
+
+def test_a_money_answer_that_is_the_conversion_takes_the_amount_before_it():
+    text = "The loan of €90 billion ($106 billion) was agreed"
+    sentence = sentence_of(text, [("", "B", "DET", 1), ("", "I", "NOUN", 6), ("", "", "ADP", -1),
+                                  ("MONEY", "B", "NUM", 1), ("MONEY", "I", "NUM", -3),
+                                  ("MONEY", "B", "NUM", -1), ("MONEY", "I", "NUM", -2), ("", "", "AUX", 1),
+                                  ("", "", "VERB", 0)])
+    start, end = text.index("$106") + 100, text.index(")") + 100
+    conversion = Span(0, 5, 7, "MONEY")
+    start, end = widen(asked("How big is the loan?", False), sentence, conversion, start, end)
+    assert text[start - 100:end - 100] == "€90 billion ($106 billion)"

@@ -39,6 +39,25 @@ class PassageOut(BaseModel):
     link: str
 
 
+class ConflictOut(BaseModel):
+    """A different answer from another document: `text` is its `document.text[start:end]`."""
+
+    text: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+    link: str = Field(description="the document page scrolled to the span")
+
+
+class HistoryTurn(BaseModel):
+    question: str = Field(max_length=MAX_QUESTION_CHARS)
+    answer: str = Field(default="", max_length=MAX_QUESTION_CHARS * 5, description="the answer text it was given")
+
+
 class AnswerOut(BaseModel):
     """The answer: `text` is `document.text[start:end]`, inside `sentence`
     (`document.text[sentence_start:sentence_end]`). `found` is false when the sources don't say."""
@@ -54,9 +73,14 @@ class AnswerOut(BaseModel):
     sentence: str = Field(description="the sentence holding the answer, document.text[sentence_start:sentence_end]")
     sentence_start: int
     sentence_end: int
-    evidence: Rounded = Field(description="cosine of the answer's sentence (or its section heading) with the "
-                                          "question (4 decimals); below the threshold the sources don't say")
-    question_type: str = Field(description="money, count, percent, date, person, place or empty")
+    evidence: Rounded = Field(description="cosine of the answer's sentence with the question (4 decimals)")
+    confidence: Rounded = Field(description="the chance the answer is right (4 decimals), from a logistic model "
+                                            "fitted on SQuAD by bench/learn.py; below min_confidence the "
+                                            "sources don't say")
+    cue: str = Field(description="'likely' or 'uncertain', as the chat shows it")
+    question_type: str = Field(description="what the question asks for: person, place, organisation, nationality, "
+                                           "date, duration, count, money, percent, language, event, law or empty")
+    conflicts: list[ConflictOut] = Field(description="different answers of the same kind from other documents")
     link: str | None = Field(description="the document page scrolled to the span")
     passages: list[PassageOut]
 
@@ -65,9 +89,10 @@ class AskIn(BaseModel):
     """Coarse size limits; the Retriever checks the question against its settings and says why."""
 
     question: str = Field(max_length=MAX_QUESTION_CHARS * 2, description="the question")
-    history: list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] = Field(
+    history: list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)] | HistoryTurn] = Field(
         default_factory=list, max_length=MAX_HISTORY * 10,
-        description=f"earlier questions of the conversation as asked, oldest first (the last {MAX_HISTORY} count)")
+        description=f"earlier turns of the conversation, oldest first (the last {MAX_HISTORY} count): questions "
+                    "as asked, or {question, answer} objects, so a follow-up can refer to an earlier answer")
 
 
 class DocumentSummary(BaseModel):
@@ -100,7 +125,9 @@ def answer_out(turn: Turn) -> AnswerOut:
     return AnswerOut(question=turn.question, resolved=a.resolved, found=a.found, text=a.text,
                      doc_id=a.doc_id, title=a.title, start=a.start, end=a.end, sentence=a.sentence,
                      sentence_start=a.sentence_start, sentence_end=a.sentence_end, evidence=a.evidence,
-                     question_type=a.question_type, link=turn.link or None,
+                     confidence=a.confidence, cue=turn.cue, question_type=a.question_type,
+                     conflicts=[ConflictOut(**asdict(c), link=link) for c, _, link in turn.conflicts],
+                     link=turn.link or None,
                      passages=[passage_out(p, marks) for p, marks in turn.passages])
 
 
@@ -115,7 +142,8 @@ def ask_get(q: Annotated[str, Query(description="the question")], r: AppRetrieve
              responses={422: {"description": "the question is empty or too long"}})
 def ask_post(body: AskIn, r: AppRetriever):
     """Answer a question of a conversation: a follow-up is read in the light of the history."""
-    return answer_out(answer_turn(r, body.question, body.history))
+    history = [turn if isinstance(turn, str) else (turn.question, turn.answer) for turn in body.history]
+    return answer_out(answer_turn(r, body.question, history))
 
 
 @router.get("/api/search", response_model=list[PassageOut], tags=["answers"],

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from qa import Answer, Passage, QAError, Retriever
+from qa.answering import Conflict
 from web.highlight import answer_mark, passage_marks
 
 
@@ -32,6 +33,13 @@ class Turn:
     status: int = 200
     sentence_marks: list[tuple[int, int]] = field(default_factory=list)
     passages: list[tuple[Passage, list[tuple[int, int]]]] = field(default_factory=list)
+    conflicts: list[tuple[Conflict, list[tuple[int, int]], str]] = field(default_factory=list)
+    likely_from: float = 0.5
+
+    @property
+    def cue(self) -> str:
+        """'likely' or 'uncertain': how a reader should take the answer."""
+        return "likely" if self.answer and self.answer.confidence >= self.likely_from else "uncertain"
 
     @property
     def resolved(self) -> str:
@@ -51,11 +59,14 @@ def document_link(doc_id: str, start: int | None = None, end: int | None = None)
     return f"{url}?start={start}&end={end}#hl" if start is not None else url
 
 
-def answered(question: str, answer: Answer) -> Turn:
+def answered(question: str, answer: Answer, likely_from: float = 0.5) -> Turn:
     """The turn of `question` answered by `answer`, with its highlights."""
     return Turn(question=question.strip(), answer=answer,
                 sentence_marks=answer_mark(answer) if answer.found else [],
-                passages=[(p, passage_marks(p, answer, answer.resolved)) for p in answer.passages])
+                passages=[(p, passage_marks(p, answer, answer.resolved)) for p in answer.passages],
+                conflicts=[(c, [(c.start - c.sentence_start, c.end - c.sentence_start)],
+                            document_link(c.doc_id, c.start, c.end)) for c in answer.conflicts],
+                likely_from=likely_from)
 
 
 def refused(question: str, error: QAError) -> Turn:
@@ -63,10 +74,10 @@ def refused(question: str, error: QAError) -> Turn:
     return Turn(question=question.strip(), error=message(error), status=error.status)
 
 
-def answer_turn(r: Retriever, question: str, history: Sequence[str]) -> Turn:
-    """`question` answered by `r` in the light of `history` (earlier questions as asked,
-    oldest first); raises `QAError` (`QuestionError` for a question that cannot be asked)."""
-    return answered(question, r.answer(question, history=history))
+def answer_turn(r: Retriever, question: str, history: Sequence[str | tuple[str, str]]) -> Turn:
+    """`question` answered by `r` in the light of `history` (earlier questions as asked, or
+    (question, answer) pairs, oldest first); raises `QAError` (`QuestionError` for a question that cannot be asked)."""
+    return answered(question, r.answer(question, history=history), r.settings.answering.likely_confidence)
 
 
 def ask(r: Retriever, question: str, history: Sequence[str]) -> Turn:

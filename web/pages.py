@@ -57,15 +57,19 @@ def chat_form(request: Request, r: AppRetriever, q: Annotated[str, Form()] = "",
 
 
 @router.post("/turn")
-def turn_fragment(request: Request, q: Annotated[str, Form()] = "", h: Annotated[list[str] | None, Form()] = None):
-    """One turn as an HTML fragment (what chat.js inserts): `q` asked after the questions `h`.
+def turn_fragment(request: Request, q: Annotated[str, Form()] = "", h: Annotated[list[str] | None, Form()] = None,
+                  a: Annotated[list[str] | None, Form()] = None):
+    """One turn as an HTML fragment (what chat.js inserts): `q` asked after the questions `h`,
+    which were answered `a` (when given, one per question: a follow-up can refer to them).
 
     200 with the answer; with the error's status (422 for a question that cannot be asked,
     503 without an index) and its message as an error turn.
     """
     try:
         r = open_retriever(request.app)
-        turn = answer_turn(r, q, (h or [])[-r.settings.answering.max_history:])
+        questions, answers = h or [], a or []
+        history = list(zip(questions, answers, strict=True)) if len(answers) == len(questions) else questions
+        turn = answer_turn(r, q, history[-r.settings.answering.max_history:])
     except QAError as error:
         turn = refused(q, error)
     return templates.TemplateResponse(request, "_turn.html", {"turn": turn}, status_code=turn.status)

@@ -50,6 +50,9 @@ class Reader(Protocol):
 
     def term_idf(self, tokens: list[str]) -> dict[str, float]: ...
 
+    @property
+    def max_idf(self) -> float: ...
+
 
 class Store(Protocol):
     def lock(self, wait: bool = True) -> AbstractContextManager: ...

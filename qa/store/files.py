@@ -341,6 +341,11 @@ class FileReader:
         """The BM25 IDF over sentences of each token the sources use."""
         return self.bm25_sentences.idf_of(tokens)
 
+    @property
+    def max_idf(self) -> float:
+        """The IDF of a term that one sentence holds."""
+        return self.bm25_sentences.max_idf
+
     def sentences(self, chunk_ids: np.ndarray, query: Query) -> SentenceHits:
         """The sentences of `chunk_ids` and their section headings, with cosine and BM25."""
         ranges = self.chunk_sentences[chunk_ids]

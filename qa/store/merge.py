@@ -80,8 +80,8 @@ def merge(manifest: Manifest, segments: dict[str, Segment]) -> Merged:
     chunks, chunk_vectors, chunk_terms, chunk_order = stack(chunk_parts, rows.CHUNK, len(vocabulary))
     sentences, sentence_vectors, sentence_terms, _ = stack(sentence_parts, rows.SENTENCE, len(vocabulary))
     merged = Merged(manifest, Segment([segments[name].documents[local] for _, name, local in owners],
-                                      chunks, sentences, live_tokens(segments, number), chunk_vectors, sentence_vectors, vocabulary,
-                                      chunk_terms, sentence_terms))
+                                      chunks, sentences, live_tokens(segments, number), chunk_vectors,
+                                      sentence_vectors, vocabulary, chunk_terms, sentence_terms))
     if all(segment.vector_index is not None for segment in segments.values()):
         version_row = np.empty(len(chunk_order), dtype=np.int64)
         version_row[chunk_order] = np.arange(len(chunk_order))

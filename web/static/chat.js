@@ -25,20 +25,26 @@
     return holder.content.querySelector("article.turn");
   }
 
-  // The earlier questions, oldest first, as the hidden `h` inputs of the form hold them.
+  // The earlier turns, oldest first, as the hidden `h` (question) and `a` (answer) inputs hold them.
   function history() {
-    return Array.from(form.querySelectorAll('input[name="h"]'), (h) => h.value);
+    const answers = Array.from(form.querySelectorAll('input[name="a"]'), (a) => a.value);
+    return Array.from(form.querySelectorAll('input[name="h"]'), (h, n) => [h.value, answers[n] || ""]);
   }
 
-  // Keep `question` for the next follow-ups; like the page without JavaScript, only the last few.
-  function remember(question) {
-    const hidden = document.createElement("input");
-    hidden.type = "hidden";
-    hidden.name = "h";
-    hidden.value = question;
-    form.insertBefore(hidden, form.querySelector("label"));
-    const kept = form.querySelectorAll('input[name="h"]');
-    for (let n = 0; n < kept.length - maxHistory; n++) kept[n].remove();
+  // Keep a question and its answer for the next follow-ups; like the page without JavaScript,
+  // only the last few.
+  function remember(question, answer) {
+    for (const [name, value] of [["h", question], ["a", answer]]) {
+      const hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = name;
+      hidden.value = value;
+      form.insertBefore(hidden, form.querySelector("label"));
+    }
+    for (const name of ["h", "a"]) {
+      const kept = form.querySelectorAll(`input[name="${name}"]`);
+      for (let n = 0; n < kept.length - maxHistory; n++) kept[n].remove();
+    }
   }
 
   form.addEventListener("submit", async (event) => {
@@ -53,12 +59,15 @@
     form.classList.add("busy");
     const body = new URLSearchParams();
     body.append("q", question);
-    for (const earlier of history()) body.append("h", earlier);
+    for (const [earlier, answer] of history()) {
+      body.append("h", earlier);
+      body.append("a", answer);
+    }
     let turn = null;
     try {
       const response = await fetch("/turn", { method: "POST", body: body });
       turn = fragment(await response.text());
-      if (turn && response.ok) remember(turn.querySelector(".asked").textContent);
+      if (turn && response.ok) remember(turn.querySelector(".asked").textContent, turn.dataset.answer || "");
     } catch (error) {
       // the network failed: the message below says so
     }
