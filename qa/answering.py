@@ -47,10 +47,9 @@ CONVERSION = re.compile(rf"\s?\((?:about |roughly |around |some )?{AMOUNT}\)")
 SPAN_FEATURES = ("sentence", "chunk", "cosine", "coverage", "weighted", "bigrams", "context", "rank", "window",
                  "type_first", "type_other",
                  "type_group", "typed_miss", "typed_sentence", "entity", "phrase", "constituent", "whole",
-                 "overlap", "modifier_match", "modifier_clash",
+                 "overlap", "affiliation_match", "affiliation_clash",
                  "distance", "path", "head_match", "role_match", "length")
-CONFIDENCE_FEATURES = ("best", "margin", "cosine", "coverage", "context", "entities", "unknown", "typed_miss",
-                       "whole")
+CONFIDENCE_FEATURES = ("best", "margin", "entities")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,7 +169,15 @@ def spans_in(sentence: Sentence, chains: list[list[int]] | None = None) -> list[
 
 
 PRONOUN = language.PART_OF_SPEECH["PRON"]
-NAMED_IDS = frozenset(language.ENTITY[label] for label in NAMED)
+AFFILIATION_IDS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
+
+
+def nearest(tokens: list[int], first: int, stop: int) -> int | None:
+    """The one of `tokens` outside [first, stop) nearest to it, within WINDOW tokens (None if none).
+    Used for the place, people or body a span is attributed to ("Russia's Kirill Dmitriev")."""
+    outside = [(first - t if t < first else t - stop + 1, t) for t in tokens if not first <= t < stop]
+    best = min(outside, default=None)
+    return best[1] if best is not None and best[0] <= WINDOW else None
 PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
 CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
 MAX_CONSTITUENT = 15  # tokens
@@ -288,7 +295,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         is_content = [pos not in FUNCTION_POS for pos in tokens["pos"].tolist()]
         contents = np.concatenate([[0], np.cumsum(is_content)]).tolist()
         matched_contents = np.concatenate([[0], np.cumsum(np.logical_and(is_content, matched))]).tolist()
-        named = [int(e) in NAMED_IDS for e in tokens["entity"].tolist()]
+        affiliations = [i for i, e in enumerate(tokens["entity"].tolist()) if e in AFFILIATION_IDS]
         paths: dict[tuple[int, int], int] = {}
         anchor_chains = {j: {token: depth for depth, token in enumerate(chains[j])} for j in anchors}
         for span in sentence_spans:
@@ -301,8 +308,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 if (root, j) not in paths:
                     paths[root, j] = tree_distance(chains, root, j, anchor_chains[j])
             path = min((paths[root, j] for j in outside), default=len(tokens))
-            modifiers = [t for t in range(len(tokens)) if not first <= t < stop
-                         and any(first <= head < stop for head in chains[t][1:3])]
+            affiliation = nearest(affiliations, first, stop)
             content = contents[stop] - contents[first]
             overlap = (matched_contents[stop] - matched_contents[first]) / content if content else 0.0
             whole = span.label == "SENTENCE"
@@ -319,8 +325,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 float(span.label not in ("NP", "PHRASE", "SENTENCE")), float(span.label == "NP"),
                 float(span.label == "PHRASE"), float(whole),
                 overlap,
-                float(not whole and any(matched[t] for t in modifiers)),
-                float(not whole and any(named[t] and not matched[t] for t in modifiers)),
+                float(not whole and affiliation is not None and matched[affiliation]),
+                float(not whole and affiliation is not None and not matched[affiliation]),
                 0.0 if whole else math.log1p(distance), 0.0 if whole else math.log1p(path),
                 float(not whole and any(matched[h] for h in chains[root][1:3])),
                 float(not whole and bool(wh_role) and roles[root] == wh_role),
@@ -430,21 +436,17 @@ def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int
 
 def confidence_features(asked: Asked, best: np.void, score: float, runner_up: float | None,
                         sentences: list[Sentence]) -> np.ndarray:
-    """CONFIDENCE_FEATURES of the best pair: its score, its margin over the best pair of another
-    sentence, and how much of the question (its words, its named entities) the candidates hold."""
-    seen = {stem for s in sentences for stem in s.stems}
+    """CONFIDENCE_FEATURES of the best pair: its score (which holds how much of the question its
+    sentence covers, rare words weighing most), its margin over the best pair of another sentence,
+    and the share of the question's named entities the candidate sentences hold. (The share of
+    question words no candidate holds is left out: on SQuAD, whose unanswerable questions reuse
+    their paragraph's words, it rose with answerable ones, the opposite of what it means here.)"""
     texts = " ".join(s.text for s in sentences).lower()
     features = table(CONFIDENCE_FEATURES, 1)
     features["best"] = score
     features["margin"] = score - runner_up if runner_up is not None else 1.0
-    features["cosine"] = best["cosine"]
-    features["coverage"] = best["coverage"]
-    features["context"] = best["context"]
     features["entities"] = (sum(e.lower() in texts for e in asked.entities) / len(asked.entities)
                             if asked.entities else 1.0)
-    features["unknown"] = len(asked.stems - seen) / max(1, len(asked.stems))
-    features["typed_miss"] = best["typed_miss"]
-    features["whole"] = best["whole"]
     return features
 
 

@@ -54,12 +54,13 @@ def acronyms(texts: Iterable[str]) -> dict[str, str]:
 
 
 def minmax(values: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1] over the candidates; all-equal values (or none) become 0."""
+    """Scale to [0, 1] over the candidates. All-equal values are all the best, 1, when positive
+    (one candidate sentence of a one-line document is the best there is) and 0 otherwise."""
     if not len(values):
         return np.zeros(0, dtype=np.float32)
     low, high = values.min(), values.max()
     if high - low < 1e-9:
-        return np.zeros_like(values, dtype=np.float32)
+        return np.full(len(values), 1.0 if high > 0 else 0.0, dtype=np.float32)
     return ((values - low) / (high - low)).astype(np.float32)
 
 

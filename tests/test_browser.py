@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 MIAMI = "Where did the US and Russian envoys meet?"
+FOLLOW_UP = "Who represented the US?"
 HOSTILE = ('The <script>window.pwned = 1</script> Zorblax file "><img src=x onerror="window.pwned=1">\n\n'
            'The Zorblax report was written by Agent Quimby Smith, who signed it "><img src=x onerror="window.pwned=1">'
            " in the margin.\n")
@@ -127,18 +128,20 @@ def test_enter_sends_and_the_answer_shows_the_highlighted_span_and_source(browse
 def test_a_follow_up_is_resolved_and_the_conversation_stays(browser, base_url):
     browser.get(base_url + "/")
     ask(browser, MIAMI)
-    turn = ask(browser, "Who represented Russia there?")
-    assert "(US Russian)" in turn.find_element(By.CSS_SELECTOR, ".resolved").text
-    assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Kirill Dmitriev"
+    turn = ask(browser, FOLLOW_UP)
+    assert "(envoys meet)" in turn.find_element(By.CSS_SELECTOR, ".resolved").text
+    assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Steve Witkoff and Jared Kushner"
     marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, ".sentence mark")]
-    assert marks == ["Miami", "Kirill Dmitriev"]
-    assert history(browser) == [MIAMI, "Who represented Russia there?"]
+    assert marks == ["Miami", "Steve Witkoff and Jared Kushner"]
+    assert history(browser) == [MIAMI, FOLLOW_UP]
+    answers = [a.get_attribute("value") for a in browser.find_elements(By.CSS_SELECTOR, 'input[name="a"]')]
+    assert answers == ["Miami", "Steve Witkoff and Jared Kushner"]  # a later "there" or "they" can use them
     screenshot(browser, "chat.png")
 
 
 def test_turns_asked_with_javascript_are_the_turns_the_server_renders(browser, base_url):
     """chat.js inserts the server's own rendering of a turn: the same markup as the page without it."""
-    follow_up, too_long = "Who represented Russia there?", "x" * 2001
+    follow_up, too_long = FOLLOW_UP, "x" * 2001
     browser.get(base_url + "/")
     ask(browser, MIAMI)
     answered = ask(browser, follow_up).get_attribute("outerHTML")
@@ -148,7 +151,7 @@ def test_turns_asked_with_javascript_are_the_turns_the_server_renders(browser, b
     assert browser.find_elements(By.CSS_SELECTOR, ".turn")[-1].get_attribute("outerHTML") == answered
     browser.get(base_url + "/?" + urlencode({"q": too_long}))
     assert browser.find_elements(By.CSS_SELECTOR, ".turn")[-1].get_attribute("outerHTML") == refused
-    assert 'class="error"' in refused and "<mark>Kirill Dmitriev</mark>" in answered
+    assert 'class="error"' in refused and "<mark>Steve Witkoff and Jared Kushner</mark>" in answered
 
 
 def test_supporting_passages_are_one_click_away(browser, base_url):
@@ -251,8 +254,8 @@ def test_without_javascript_the_chat_works_as_a_plain_form(plain_browser, base_u
     first = ask(plain_browser, MIAMI)
     assert seen.staleness_of(page)(plain_browser)  # the form posted and a new page came back
     assert first.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Miami"
-    second = ask(plain_browser, "Who represented Russia there?")
-    assert second.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Kirill Dmitriev"
+    second = ask(plain_browser, FOLLOW_UP)
+    assert second.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Steve Witkoff and Jared Kushner"
     assert len(plain_browser.find_elements(By.CSS_SELECTOR, ".turn")) == 2
     assert "/" == plain_browser.current_url[len(base_url):]  # a POST to /, not an API call
     screenshot(plain_browser, "chat-no-javascript.png")

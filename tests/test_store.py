@@ -92,7 +92,8 @@ def test_fusion_ranks_chunks_best_first_with_scores_in_range(reader):
 
 @pytest.mark.parametrize("values, expected", [
     ([2.0, 4.0, 3.0], [0.0, 1.0, 0.5]),
-    ([5.0, 5.0], [0.0, 0.0]),
+    ([5.0, 5.0], [1.0, 1.0]),
+    ([0.0, 0.0], [0.0, 0.0]),
     ([], []),
 ])
 def test_minmax_scales_over_the_candidates(values, expected):

@@ -18,6 +18,7 @@ MIAMI = "Where did the US and Russian envoys meet?"
 HOSTILE = ('The <script>window.pwned = 1</script> Zorblax file "><img src=x onerror="window.pwned=1">\n\n'
            'The Zorblax report was written by Agent Quimby Smith, who signed it "><img src=x onerror="window.pwned=1">'
            " in the margin.\n")
+FOLLOW_UP = "Who represented the US?"
 HOSTILE_QUESTION = 'Who wrote the Zorblax report? <script>window.pwned=1</script>"><img src=x onerror=alert(1)>'
 
 
@@ -95,11 +96,11 @@ def test_a_passage_holding_the_answer_marks_the_answer_span(client):
 
 
 def test_post_ask_resolves_a_follow_up_against_the_history(client):
-    answer = client.post("/api/ask", json={"question": "Who represented Russia there?",
+    answer = client.post("/api/ask", json={"question": FOLLOW_UP,
                                            "history": [MIAMI]}).json()
-    assert answer["question"] == "Who represented Russia there?"
-    assert answer["resolved"] == "Who represented Russia there? (US Russian)"
-    assert answer["found"] and answer["text"] == "Kirill Dmitriev"
+    assert answer["question"] == FOLLOW_UP
+    assert answer["resolved"] == "Who represented the US? (envoys meet)"
+    assert answer["found"] and answer["text"] == "Steve Witkoff and Jared Kushner"
 
 
 def test_out_of_corpus_question_is_not_answered_but_shows_related_passages(client):
@@ -152,18 +153,18 @@ def test_the_turn_fragment_of_a_too_long_question_is_422(client):
 
 
 def test_the_turn_fragment_answers_a_follow_up(client):
-    response = client.post("/turn", data={"q": "Who represented Russia there?", "h": [MIAMI]})
+    response = client.post("/turn", data={"q": FOLLOW_UP, "h": [MIAMI]})
     assert response.status_code == 200
     fragment = response.text.strip()
     assert fragment.startswith('<article class="turn">') and fragment.count("<article") == 1
-    assert "Read as: <span>Who represented Russia there? (US Russian)</span>" in fragment
-    assert "<mark>Kirill Dmitriev</mark>" in fragment
+    assert "Read as: <span>Who represented the US? (envoys meet)</span>" in fragment
+    assert "<mark>Steve Witkoff and Jared Kushner</mark>" in fragment
     assert re.findall(r'<span class="score">(\d\.\d{3})</span>', fragment)
 
 
 def test_the_turn_fragment_and_the_chat_page_render_a_turn_the_same(client):
-    fragment = client.post("/turn", data={"q": "Who represented Russia there?", "h": [MIAMI]}).text.strip()
-    page = client.get("/", params={"q": "Who represented Russia there?", "h": MIAMI}).text
+    fragment = client.post("/turn", data={"q": FOLLOW_UP, "h": [MIAMI]}).text.strip()
+    page = client.get("/", params={"q": FOLLOW_UP, "h": MIAMI}).text
     assert fragment in conversation(page)
 
 
@@ -219,11 +220,11 @@ def test_unknown_or_escaping_document_ids_are_404_and_read_no_file(client, doc_i
 
 
 def test_chat_page_renders_the_conversation_without_javascript(client):
-    page = client.get("/", params={"q": "Who represented Russia there?", "h": MIAMI}).text
-    assert "<mark>Miami</mark>" in page and "<mark>Kirill Dmitriev</mark>" in page
-    assert "Read as: <span>Who represented Russia there? (US Russian)</span>" in page
+    page = client.get("/", params={"q": FOLLOW_UP, "h": MIAMI}).text
+    assert "<mark>Miami</mark>" in page and "<mark>Steve Witkoff and Jared Kushner</mark>" in page
+    assert "Read as: <span>Who represented the US? (envoys meet)</span>" in page
     hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page)
-    assert hidden == [MIAMI, "Who represented Russia there?"]
+    assert hidden == [MIAMI, FOLLOW_UP]
 
 
 def test_posting_the_form_adds_a_turn(client):
@@ -287,15 +288,15 @@ def test_hostile_document_and_question_text_is_escaped(hostile_client):
         assert "<script>window" not in page and "<img" not in page
         assert "&lt;script&gt;window.pwned" in page and "&#34;&gt;&lt;img src=x onerror=" in page
     for page in (chat, fragment):
-        assert "<mark>Agent Quimby Smith</mark>" in page
+        assert "<mark>Quimby Smith</mark>" in page
         assert "&lt;script&gt;window.pwned=1&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</span>" in page
 
 
 def test_the_server_never_writes_to_the_seeds_folder(client, seeds_dir):
     before = {p.name: p.stat().st_mtime_ns for p in seeds_dir.iterdir()}
     client.get("/", params={"q": MIAMI})
-    client.post("/api/ask", json={"question": "Who represented Russia there?", "history": [MIAMI]})
-    client.post("/turn", data={"q": "Who represented Russia there?", "h": [MIAMI]})
+    client.post("/api/ask", json={"question": FOLLOW_UP, "history": [MIAMI]})
+    client.post("/turn", data={"q": FOLLOW_UP, "h": [MIAMI]})
     assert {p.name: p.stat().st_mtime_ns for p in seeds_dir.iterdir()} == before
 
 
@@ -333,3 +334,26 @@ def test_the_app_answers_with_the_settings_it_is_given(index_dir, seeds_dir):
     page = client.post("/", data={"q": "Who is the Kremlin spokesman?", "h": ["Who met in Miami?"]}).text
     hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page)
     assert hidden == ["Who is the Kremlin spokesman?"] and 'data-max-history="1"' in page
+
+
+def test_an_answer_carries_its_confidence_and_the_sources_that_disagree(client):
+    answer = client.get("/api/ask", params={"q": "How much Russian money is frozen in Europe?"}).json()
+    assert answer["found"] and "€210 billion" in answer["text"]
+    assert 0 < answer["confidence"] < 1 and answer["cue"] in ("likely", "uncertain")
+    [conflict] = answer["conflicts"]
+    assert conflict["doc_id"] == "us-russia-talks-stall.txt" and conflict["text"] == "roughly $300 billion"
+    assert seed_text(client, conflict["doc_id"])[conflict["start"]:conflict["end"]] == conflict["text"]
+    assert conflict["link"].startswith("/documents/us-russia-talks-stall.txt?start=")
+    page = client.get("/", params={"q": "How much Russian money is frozen in Europe?"}).text
+    assert "The sources differ" in page and "<mark>roughly $300 billion</mark>" in page
+    assert re.search(r'<p class="confidence (likely|uncertain)"', page)
+
+
+def test_a_follow_up_can_refer_to_the_previous_answer(client):
+    history = [{"question": "Near which village did Russian troops try to break through?", "answer": "Grabovske"}]
+    answer = client.post("/api/ask", json={"question": "How many civilians were taken from there?",
+                                           "history": history}).json()
+    assert "Grabovske" in answer["resolved"] and answer["text"] == "approximately 50"
+    fragment = client.post("/turn", data={"q": "How many civilians were taken from there?",
+                                          "h": [history[0]["question"]], "a": ["Grabovske"]}).text
+    assert "Grabovske" in fragment.split('class="resolved"')[1].split("</p>")[0]

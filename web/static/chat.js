@@ -67,7 +67,10 @@
     try {
       const response = await fetch("/turn", { method: "POST", body: body });
       turn = fragment(await response.text());
-      if (turn && response.ok) remember(turn.querySelector(".asked").textContent, turn.dataset.answer || "");
+      if (turn && response.ok) {
+        const span = turn.querySelector(".answer.found .sentence mark");  // the answer, as highlighted
+        remember(turn.querySelector(".asked").textContent, span ? span.textContent : "");
+      }
     } catch (error) {
       // the network failed: the message below says so
     }
