@@ -133,15 +133,18 @@ def evaluate(model: Model, examples: list[Example]) -> dict[str, float]:
                                    for e, p in zip(answerable, picks, strict=True)) / max(1, len(answerable))}
 
 
-def confidence_data(model: Model, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
-    rows, labels = [], []
+def confidence_data(model: Model, examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per question with candidates: the confidence features of its best pair, whether that pair
+    is right, and what answering would score in SQuAD 2.0's F1 (abstaining scores 1 - that)."""
+    rows, labels, scores = [], [], []
     for e in examples:
         if not len(e.pairs.spans):
             continue
         best, features = best_pair(model, e)
         rows.append(matrix(features, CONFIDENCE_FEATURES)[0])
         labels.append(e.answerable and e.f1[best] >= 0.5)
-    return np.array(rows), np.array(labels, dtype=bool)
+        scores.append(e.f1[best] if e.answerable else 0.0)
+    return np.array(rows), np.array(labels, dtype=bool), np.array(scores)
 
 
 def fit_confidence(x: np.ndarray, y: np.ndarray) -> Model:
@@ -154,7 +157,7 @@ def cross_validate(examples: list[Example]) -> None:
     groups = [e.group for e in examples]
     learned: dict[str, list[float]] = {}
     hand: dict[str, list[float]] = {}
-    out_of_fold_p, out_of_fold_y = [], []
+    out_of_fold_p, out_of_fold_y, out_of_fold_f1, out_of_fold_answerable = [], [], [], []
     for train, test in GroupKFold(FOLDS).split(examples, groups=groups):
         training = [examples[i] for i in train]
         testing = [examples[i] for i in test]
@@ -163,8 +166,11 @@ def cross_validate(examples: list[Example]) -> None:
             learned.setdefault(name, []).append(value)
         for name, value in evaluate(HAND_SET, testing).items():
             hand.setdefault(name, []).append(value)
-        confidence = fit_confidence(*confidence_data(span_model, training))
-        x, y = confidence_data(span_model, testing)
+        x, y, _ = confidence_data(span_model, training)
+        confidence = fit_confidence(x, y)
+        x, y, scores = confidence_data(span_model, testing)
+        out_of_fold_f1.extend(scores.tolist())
+        out_of_fold_answerable.extend(e.answerable for e in testing if len(e.pairs.spans))
         features = answering.table(CONFIDENCE_FEATURES, len(x))
         for n, name in enumerate(CONFIDENCE_FEATURES):
             features[name] = x[:, n]
@@ -181,10 +187,13 @@ def cross_validate(examples: list[Example]) -> None:
         inside = (p >= low) & (p < low + 0.2 + (low >= 0.8) * 1e-9)
         if inside.any():
             print(f"| {low:.1f}-{low + 0.2:.1f} | {inside.sum()} | {y[inside].mean():.3f} |")
-    threshold = DEFAULT.answering.min_confidence
-    kept = p >= threshold
-    print(f"\nat min_confidence {threshold}: {kept.mean():.3f} of questions answered, "
-          f"{y[kept].mean():.3f} of those right; {y[~kept].mean():.3f} of the abstentions would have been right")
+    f1, answerable = np.array(out_of_fold_f1), np.array(out_of_fold_answerable)
+    print("\n| min_confidence | answered | answered ones right | SQuAD 2.0 F1 with abstention |\n|---|---|---|---|")
+    for threshold in (0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5):
+        kept = p >= threshold
+        overall = (f1[kept].sum() + (~answerable & ~kept).sum()) / len(p)
+        mark = " (the default)" if threshold == DEFAULT.answering.min_confidence else ""
+        print(f"| {threshold}{mark} | {kept.mean():.3f} | {y[kept].mean() if kept.any() else 0:.3f} | {overall:.3f} |")
 
 
 def main() -> None:
@@ -207,7 +216,8 @@ def main() -> None:
     cross_validate(examples)
     if args.write:
         span_model = fit_span([e for e in examples if e.answerable])
-        confidence = fit_confidence(*confidence_data(span_model, examples))
+        x, y, _ = confidence_data(span_model, examples)
+        confidence = fit_confidence(x, y)
         weights = {name: {"bias": model.bias, "weights": model.weights}
                    for name, model in (("span", span_model), ("confidence", confidence))}
         answering.WEIGHTS_FILE.write_text(json.dumps(weights, indent=1) + "\n")

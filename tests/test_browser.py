@@ -236,7 +236,7 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(browser, hostile_url):
     assert turn.find_element(By.CSS_SELECTOR, ".question .asked").text == HOSTILE_QUESTION
     sentence = turn.find_element(By.CSS_SELECTOR, ".sentence")
     assert '"><img src=x onerror="window.pwned=1">' in sentence.text
-    assert sentence.find_element(By.TAG_NAME, "mark").text == "Agent Quimby Smith"
+    assert sentence.find_element(By.TAG_NAME, "mark").text == "Quimby Smith"
     ran_nothing(browser, "chat, answered by JavaScript")
     screenshot(browser, "hostile.png")
     turn.find_element(By.CSS_SELECTOR, ".source-link").click()
