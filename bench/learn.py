@@ -157,7 +157,10 @@ def cross_validate(examples: list[Example]) -> None:
     groups = [e.group for e in examples]
     learned: dict[str, list[float]] = {}
     hand: dict[str, list[float]] = {}
-    out_of_fold_p, out_of_fold_y, out_of_fold_f1, out_of_fold_answerable = [], [], [], []
+    out_of_fold_p: list[float] = []
+    out_of_fold_y: list[bool] = []
+    out_of_fold_f1: list[float] = []
+    out_of_fold_answerable: list[bool] = []
     for train, test in GroupKFold(FOLDS).split(examples, groups=groups):
         training = [examples[i] for i in train]
         testing = [examples[i] for i in test]
