@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -303,7 +304,10 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
             root = span_root(chains, first, stop)
             outside = [j for j in anchors if not first <= j < stop]
             near = {sentence.stems[j] for j in outside if first - WINDOW <= j < stop + WINDOW}
-            distance = min((min(abs(j - first), abs(j - (stop - 1))) for j in outside), default=len(tokens))
+            before, after = bisect_left(anchors, first), bisect_left(anchors, stop)  # anchors are sorted
+            distance = first - anchors[before - 1] if before else len(tokens)
+            if after < len(anchors):
+                distance = min(distance, anchors[after] - (stop - 1))
             for j in outside:
                 if (root, j) not in paths:
                     paths[root, j] = tree_distance(chains, root, j, anchor_chains[j])

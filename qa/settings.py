@@ -83,7 +83,7 @@ class RankingSettings:
 @dataclass(frozen=True)
 class AnsweringSettings:
     answer_chunks: int = knob(8, "answers are picked from the sentences of this many top chunks")
-    answer_sentences: int = knob(8, "of which this many, best first, have their phrases weighed")
+    answer_sentences: int = knob(6, "of which this many, best first, have their phrases weighed")
     chunk_weight: float = knob(0.5, "how much a sentence's chunk score adds to its own in that order")
     min_confidence: float = knob(0.25, "answer only when the chance the answer is right reaches this "
                                              "(where SQuAD 2.0 F1 with abstention peaks, bench/learn.py)")

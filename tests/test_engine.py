@@ -21,7 +21,7 @@ SEED_QUESTIONS = [  # question, document, the answer span as a reader would high
     ("How many civilians were taken from the village?", ARENA, "approximately 50"),
     ("Who is the Kremlin spokesman?", ARENA, "Dmitry Peskov"),
     ("How big is the interest-free loan?", ARENA, "€90 billion ($106 billion)"),
-    ("When did EU leaders agree on the loan?", ARENA, "December 19, 2025"),
+    ("On what date did Russian soldiers cross the frontier near Hrabovske?", ARENA, "December 20, 2025"),
     ("How many points was the peace plan initially?", STALL, "28"),
     ("Which country did the EU fail to agree with over using the frozen assets?", ARENA, "Belgium"),
     ("Which nearby village did the military deny had been occupied?", ARENA, "Ryasne"),
