@@ -88,7 +88,7 @@ def run_qa(seeds: Path, index_dir: Path, questions: list[Question]) -> dict:
         hits += answer.doc_id == q.doc_id and any(gold in answer.sentence for gold in q.answers)
         exacts += exact(answer.text, q.answers)
         f1 += best_f1(answer.text, q.answers)
-        whole += answer.text == answer.sentence
+        whole += answer.found and answer.text == answer.sentence
         if answer.confidence >= threshold:
             answered += 1
             answered_right += best_f1(answer.text, q.answers) >= 0.5

@@ -410,6 +410,8 @@ def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int
     sentences, spans, features = found.sentences, found.spans, found.features
     if not spans:
         return Answer(found=False, question_type=asked.kind, passages=tuple(passages))
+    if unmentioned(asked, candidates.sentences.term_idf):
+        return Answer(found=False, question_type=asked.kind, passages=tuple(passages))
     span_model, confidence_model = load_models()
     scores = span_model.logit(features)
     order = np.argsort(-scores, kind="stable")
@@ -436,6 +438,14 @@ def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int
                   start=start, end=end, sentence=sentence.text, sentence_start=sentence.start,
                   sentence_end=sentence.start + len(sentence.text), evidence=evidence, confidence=confidence,
                   question_type=asked.kind, conflicts=conflicts, passages=tuple(passages))
+
+
+def unmentioned(asked: Asked, term_idf: dict[str, float]) -> list[str]:
+    """The question's named entities (people, places, bodies, dates, numbers) of which the
+    sources use no word at all: "Ukraine's needs in 2028" when no source says 2028. The sources
+    cannot answer a question about what they never mention, however well the rest matches."""
+    return [entity for entity, terms in zip(asked.entities, asked.entity_terms, strict=True)
+            if terms and not any(term in term_idf for term in terms)]
 
 
 def confidence_features(asked: Asked, best: np.void, score: float, runner_up: float | None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa import language
-from qa.lexical import stemmer
+from qa.lexical import stemmer, tokenize
 from qa.settings import DEFAULT, LexicalSettings
 
 ORGANISATION_NOUNS = (r"organi[sz]ation|unit|group|company|body|agency|institution|bank|party|team|"
@@ -71,6 +71,7 @@ class Asked:
     names: frozenset[str]         # name_key of its capitalised words: Russian meets Russia
     bigrams: frozenset[tuple[str, str]]
     entities: tuple[str, ...]
+    entity_terms: tuple[tuple[str, ...], ...]   # each entity's BM25 terms; () where `checkable` says no
     wh_role: str
     several: bool
 
@@ -103,13 +104,27 @@ def read(question: str, tokens: np.ndarray) -> Asked:
     words = [question[int(t["start"]):int(t["end"])] for t in tokens]
     content = [w for w, pos in zip(words, tokens["pos"].tolist(), strict=True)
                if w[:1].isalnum() and pos in CONTENT_POS and w.lower() not in WH_WORDS | LIGHT_VERBS]
-    entities = tuple(question[int(a):int(b)] for a, b, _ in entity_spans(tokens))
+    found = entity_spans(tokens)
+    entities = tuple(question[int(a):int(b)] for a, b, _ in found)
     wh_role = next((language.DEPENDENCIES[int(t["dep"])] for t, w in zip(tokens, words, strict=True)
                     if w.lower() in WH_WORDS), "")
     stems = stems_of(content)
     names = frozenset(key for key in map(name_key, content[1:] if content[:1] == words[:1] else content) if key)
+    entity_terms = tuple(() if not checkable(text, label) else tuple(terms)
+                         for text, (_, _, label), terms in zip(entities, found, tokenize(list(entities)), strict=True))
     return Asked(question, kind, labels, frozenset(stems), names, frozenset(zip(stems, stems[1:], strict=False)),
-                 entities, wh_role, wants_several(question))
+                 entities, entity_terms, wh_role, wants_several(question))
+
+
+CHECKED_LABELS = frozenset({"PERSON", "GPE", "LOC", "ORG", "NORP", "FAC", "EVENT", "WORK_OF_ART", "LAW", "PRODUCT",
+                            "LANGUAGE", "DATE"})
+
+
+def checkable(text: str, label: str) -> bool:
+    """Whether the sources' silence about an entity of the question says they cannot answer it:
+    for names and dates, not for bare numbers ("first", "3"), which the sources may write
+    otherwise, nor for an acronym (IMF), which they may spell out."""
+    return label in CHECKED_LABELS and not (text.isupper() and len(text) <= 6)
 
 
 def name_key(word: str) -> str:

@@ -34,7 +34,8 @@ KNOWN_MISSES = [  # issue 8's examples the answerer still gets wrong: strict, so
 ]
 OUT_OF_CORPUS = ["What is the capital of Australia?", "How tall is Mount Everest?",
                  "Who wrote Hamlet?", "How do I bake sourdough bread?",
-                 "Who won the 2024 US presidential election?", "What is the population of Ukraine?"]
+                 "Who won the 2024 US presidential election?", "What is the population of Ukraine?",
+                 "How much funding will Ukraine need in 2028?"]  # 2028: a year the sources never mention
 
 
 def test_the_manifest_records_model_dimension_and_each_documents_hash(index_dir):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from qa import language, rows
-from qa.answering import Sentence, Span, ancestors, same_value, spans_in, tree_distance, widen
-from qa.questions import Asked, kind_of, wants_several
+from qa.answering import Sentence, Span, ancestors, same_value, spans_in, tree_distance, unmentioned, widen
+from qa.questions import Asked, checkable, kind_of, wants_several
 
 
 @pytest.mark.parametrize("question, kind, first_label", [
@@ -75,7 +75,7 @@ def sentence_of(text, tags, start=100):
 
 def asked(question: str, several: bool) -> Asked:
     kind, labels = kind_of(question)
-    return Asked(question, kind, labels, frozenset(), frozenset(), frozenset(), (), "", several)
+    return Asked(question, kind, labels, frozenset(), frozenset(), frozenset(), (), (), "", several)
 
 
 def test_entities_and_noun_phrases_are_candidates_and_so_is_the_whole_sentence():
@@ -137,3 +137,19 @@ def test_a_money_answer_that_is_the_conversion_takes_the_amount_before_it():
     conversion = Span(0, 5, 7, "MONEY")
     start, end = widen(asked("How big is the loan?", False), sentence, conversion, start, end)
     assert text[start - 100:end - 100] == "€90 billion ($106 billion)"
+
+
+def test_a_question_about_something_the_sources_never_mention_is_not_theirs_to_answer():
+    question = Asked("How much will Ukraine need in 2028?", "money", ("MONEY",), frozenset(), frozenset(),
+                     frozenset(), ("Ukraine", "2028"), (("ukrain",), ("2028",)), "", False)
+    assert unmentioned(question, {"ukrain": 1.2, "2027": 3.0}) == ["2028"]
+    assert unmentioned(question, {"ukrain": 1.2, "2028": 3.0}) == []
+
+
+@pytest.mark.parametrize("text, label, checked", [
+    ("2028", "DATE", True), ("Marco Rubio", "PERSON", True), ("China", "GPE", True),
+    ("first", "ORDINAL", False), ("11", "CARDINAL", False),
+    ("IMF", "ORG", False),  # the sources may write "International Monetary Fund"
+])
+def test_only_names_dates_and_numbers_the_sources_would_have_to_spell_are_checked(text, label, checked):
+    assert checkable(text, label) == checked
