@@ -45,12 +45,21 @@ FRACTION = re.compile(r"\b(?:half|halves|thirds?|quarters?|fifths?|tenths?)\b", 
 AMOUNT = r"[$€£¥][\d.,]+(?:\s?(?:million|billion|trillion))?"
 CONVERTED = re.compile(rf"{AMOUNT}\s?\((?:about |roughly |around |some )?$")
 CONVERSION = re.compile(rf"\s?\((?:about |roughly |around |some )?{AMOUNT}\)")
-SPAN_FEATURES = ("sentence", "chunk", "cosine", "coverage", "weighted", "bigrams", "context", "rank", "window",
-                 "type_first", "type_other",
-                 "type_group", "typed_miss", "typed_sentence", "entity", "phrase", "constituent", "whole",
-                 "overlap", "affiliation_match", "affiliation_clash",
-                 "distance", "path", "head_match", "role_match", "length")
+SPAN_FEATURES = (  # what pair_features gives each (sentence, span) pair
+    "sentence", "chunk", "cosine", "coverage", "weighted", "bigrams", "context", "rank", "window",  # the sentence
+    "type_first", "type_other", "type_group", "typed_miss", "typed_sentence",                     # the asked kind
+    "entity", "phrase", "constituent", "whole", "overlap", "affiliation_match", "affiliation_clash",  # the span
+    "distance", "path", "head_match", "role_match", "length")                                     # where it sits
 CONFIDENCE_FEATURES = ("best", "margin", "entities")
+PRONOUN = language.PART_OF_SPEECH["PRON"]
+AFFILIATION_IDS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
+PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
+CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
+MAX_CONSTITUENT = 15  # tokens
+WINDOW = 5  # tokens each side of a span whose question words count as its context
+LINK = re.compile(r",\s|\s(?:and|&)\s|,\s(?:and|&)\s|\s?/\s?")
+FUNCTION_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("ADP", "DET", "PUNCT", "CCONJ", "PART", "SCONJ",
+                                                              "AUX", "PRON", "SPACE"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,19 +178,12 @@ def spans_in(sentence: Sentence, chains: list[list[int]] | None = None) -> list[
     return found
 
 
-PRONOUN = language.PART_OF_SPEECH["PRON"]
-AFFILIATION_IDS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
-
-
 def nearest(tokens: list[int], first: int, stop: int) -> int | None:
     """The one of `tokens` outside [first, stop) nearest to it, within WINDOW tokens (None if none).
     Used for the place, people or body a span is attributed to ("Russia's Kirill Dmitriev")."""
     outside = [(first - t if t < first else t - stop + 1, t) for t in tokens if not first <= t < stop]
     best = min(outside, default=None)
     return best[1] if best is not None and best[0] <= WINDOW else None
-PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
-CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
-MAX_CONSTITUENT = 15  # tokens
 
 
 def subtrees(tokens: np.ndarray, chains: list[list[int]]) -> list[tuple[int, int]]:
@@ -271,7 +273,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
     """Every (sentence, span) candidate of `sentences` and its SPAN_FEATURES."""
     hits = candidates.sentences
     spans: list[Span] = []
-    rows: list[tuple[float, ...]] = []
+    rows: list[dict[str, float]] = []
     wanted = len(asked.stems) or 1
     first_label = asked.labels[0] if asked.labels else ""
     group = next((g for g in (NAMED, NUMERIC, TEMPORAL) if first_label in g), frozenset())
@@ -317,34 +319,27 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
             overlap = (matched_contents[stop] - matched_contents[first]) / content if content else 0.0
             whole = span.label == "SENTENCE"
             spans.append(span)
-            rows.append((
-                float(candidates.sentence_scores[position]), chunk_score[position],
-                float(hits.cosine[position]), coverage, weighted, bigrams, context, math.log1p(rank_of[position]),
-                len(near) / wanted,
-                float(bool(asked.labels) and span.label == first_label),
-                float(span.label in asked.labels[1:]),
-                float(span.label in group and span.label not in asked.labels),
-                float(bool(asked.labels) and span.label not in asked.labels),
-                typed_sentence,
-                float(span.label not in ("NP", "PHRASE", "SENTENCE")), float(span.label == "NP"),
-                float(span.label == "PHRASE"), float(whole),
-                overlap,
-                float(not whole and affiliation is not None and matched[affiliation]),
-                float(not whole and affiliation is not None and not matched[affiliation]),
-                0.0 if whole else math.log1p(distance), 0.0 if whole else math.log1p(path),
-                float(not whole and any(matched[h] for h in chains[root][1:3])),
-                float(not whole and bool(wh_role) and roles[root] == wh_role),
-                math.log1p(stop - first)))
+            rows.append(dict(
+                sentence=float(candidates.sentence_scores[position]), chunk=chunk_score[position],
+                cosine=float(hits.cosine[position]), coverage=coverage, weighted=weighted, bigrams=bigrams,
+                context=context, rank=math.log1p(rank_of[position]), window=len(near) / wanted,
+                type_first=float(bool(asked.labels) and span.label == first_label),
+                type_other=float(span.label in asked.labels[1:]),
+                type_group=float(span.label in group and span.label not in asked.labels),
+                typed_miss=float(bool(asked.labels) and span.label not in asked.labels),
+                typed_sentence=typed_sentence,
+                entity=float(span.label not in ("NP", "PHRASE", "SENTENCE")), phrase=float(span.label == "NP"),
+                constituent=float(span.label == "PHRASE"), whole=float(whole), overlap=overlap,
+                affiliation_match=float(not whole and affiliation is not None and matched[affiliation]),
+                affiliation_clash=float(not whole and affiliation is not None and not matched[affiliation]),
+                distance=0.0 if whole else math.log1p(distance), path=0.0 if whole else math.log1p(path),
+                head_match=float(not whole and any(matched[h] for h in chains[root][1:3])),
+                role_match=float(not whole and bool(wh_role) and roles[root] == wh_role),
+                length=math.log1p(stop - first)))
     features = table(SPAN_FEATURES, len(rows))
-    if rows:
-        values = np.array(rows, dtype=np.float32)
-        for n, name in enumerate(SPAN_FEATURES):
-            features[name] = values[:, n]
+    for name in SPAN_FEATURES:
+        features[name] = [row[name] for row in rows]
     return spans, features
-
-
-FUNCTION_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("ADP", "DET", "PUNCT", "CCONJ", "PART", "SCONJ",
-                                                              "AUX", "PRON", "SPACE"))
 
 
 def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Document], asked: Asked,
@@ -362,26 +357,24 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
     positions = positions[:settings.answer_sentences]
     needed = set(positions) | {p - 1 for p in positions if p > 0} | {int(hits.section[p]) for p in positions}
     needed.discard(-1)
-    words: dict[int, tuple[str, int, np.ndarray, int, list[str], list[str]]] = {}
+    read: dict[int, Sentence] = {}
     for p in sorted(needed):
         row = hits.spans[p]
         text = document_at(int(row["doc"])).text[int(row["start"]):int(row["end"])]
         first, stop = int(hits.tokens[p]["first"]), int(hits.tokens[p]["stop"])
         tokens = hits.token_rows[first:stop]
         offset = int(row["start"])
-        token_words = [text[int(t["start"]) - offset:int(t["end"]) - offset] for t in tokens]
-        words[p] = (text, offset, tokens, first, stems_of(token_words), token_words)
-    sentences = []
-    for p in positions:
-        text, offset, tokens, first, stems, token_words = words[p]
+        words = [text[int(t["start"]) - offset:int(t["end"]) - offset] for t in tokens]
+        stems = stems_of(words)
         matched = np.array([stem in asked.stems or name_key(word) in asked.names
-                            for stem, word in zip(stems, token_words, strict=True)], dtype=bool)
-        sentences.append(Sentence(p, text, offset, tokens, first, stems, matched))
+                            for stem, word in zip(stems, words, strict=True)], dtype=bool)
+        read[p] = Sentence(p, text, offset, tokens, first, stems, matched)
+    sentences = [read[p] for p in positions]
     context: dict[int, set[str]] = {}
     for p in positions:
-        around = [q for q in (int(hits.section[p]), p - 1) if q >= 0 and q in words
+        around = [q for q in (int(hits.section[p]), p - 1) if q >= 0 and q in read
                   and hits.spans[q]["doc"] == hits.spans[p]["doc"]]
-        context[p] = {stem for q in around for stem in words[q][4]}
+        context[p] = {stem for q in around for stem in read[q].stems}
     return sentences, chunk_score, context
 
 
@@ -492,10 +485,6 @@ def widen(asked: Asked, sentence: Sentence, span: Span, start: int, end: int) ->
             last += 1
         return sentence.start + spans_[first][0], sentence.start + spans_[last][1]
     return start, end
-
-
-WINDOW = 5  # tokens each side of a span whose question words count as its context
-LINK = re.compile(r",\s|\s(?:and|&)\s|,\s(?:and|&)\s|\s?/\s?")
 
 
 def find_conflicts(asked: Asked, spans: list[Span], scores: np.ndarray, order: np.ndarray, chosen: Span,
