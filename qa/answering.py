@@ -399,11 +399,11 @@ def pairs_of(asked: Asked, candidates: Candidates, document_at: Callable[[int], 
 def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int], Document],
                 passages: list[Passage], settings: AnsweringSettings = DEFAULT.answering) -> Answer:
     """The best (sentence, span) pair of the top candidate chunks, or a no-answer."""
+    if unmentioned(asked, candidates.sentences.term_idf):  # nothing to weigh: the sources cannot say
+        return Answer(found=False, question_type=asked.kind, passages=tuple(passages))
     found = pairs_of(asked, candidates, document_at, settings)
     sentences, spans, features = found.sentences, found.spans, found.features
     if not spans:
-        return Answer(found=False, question_type=asked.kind, passages=tuple(passages))
-    if unmentioned(asked, candidates.sentences.term_idf):
         return Answer(found=False, question_type=asked.kind, passages=tuple(passages))
     span_model, confidence_model = load_models()
     scores = span_model.logit(features)
@@ -431,6 +431,11 @@ def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int
                   start=start, end=end, sentence=sentence.text, sentence_start=sentence.start,
                   sentence_end=sentence.start + len(sentence.text), evidence=evidence, confidence=confidence,
                   question_type=asked.kind, conflicts=conflicts, passages=tuple(passages))
+
+
+def cue(answer: Answer, likely_from: float = DEFAULT.answering.likely_confidence) -> str:
+    """'likely' or 'uncertain': how a reader should take an answer (the chat, the API, the CLI)."""
+    return "likely" if answer.confidence >= likely_from else "uncertain"
 
 
 def unmentioned(asked: Asked, term_idf: dict[str, float]) -> list[str]:

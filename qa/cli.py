@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from qa.answering import Answer
+from qa.answering import Answer, cue
 from qa.build import build_index
 from qa.errors import QAError
 from qa.retrieval import Passage
@@ -41,9 +41,8 @@ def print_answer(answer: Answer, likely_from: float = DEFAULT.answering.likely_c
         return
     span_start = answer.start - answer.sentence_start
     print(highlighted(answer.sentence, span_start, span_start + len(answer.text), colour))
-    cue = "likely" if answer.confidence >= likely_from else "uncertain"
     source = (f"— {answer.title} ({answer.doc_id}, characters {answer.start}-{answer.end}); "
-              f"{cue}, confidence {answer.confidence:.2f}")
+              f"{cue(answer, likely_from)}, confidence {answer.confidence:.2f}")
     print(f"{DIM}{source}{RESET}" if colour else source)
     if answer.conflicts:
         print("\nThe sources differ:")

@@ -63,14 +63,18 @@ def resolve(question: str, history: Sequence[Turn], weigh: Weigh | None = None,
     return resolve_one(question, previous, previous_answer, weigh, settings)
 
 
+def refers(question: str) -> bool:
+    """Whether the question holds a referring word (there, then, it, he, they, that ...)."""
+    return any(w.lower() in REFERRING for w in WORD.findall(question))
+
+
 def needs_context(question: str, weigh: Weigh | None, min_rarity: float) -> bool:
     """A referring word, an elliptical start ("And Belgium?"), or fewer than two topic words that
     tell the sources' passages apart ("Who represented the US?", where US is everywhere)."""
     own = content_words(question)
-    refers = any(w.lower() in REFERRING for w in WORD.findall(question))
     telling = [w for w, weight in zip(own, weigh(own) if weigh else [min_rarity] * len(own), strict=True)
                if weight >= min_rarity]
-    return refers or bool(ELLIPSIS.match(question)) or len(telling) <= 1
+    return refers(question) or bool(ELLIPSIS.match(question)) or len(telling) <= 1
 
 
 def resolve_one(question: str, previous: str, previous_answer: str, weigh: Weigh | None,
@@ -80,8 +84,7 @@ def resolve_one(question: str, previous: str, previous_answer: str, weigh: Weigh
     if not previous or not needs_context(question, weigh, settings.carry_min_rarity):
         return question
     asked = {w.lower() for w in content_words(question)}
-    refers = any(w.lower() in REFERRING for w in WORD.findall(question))
-    answer_words = content_words(previous_answer) if refers else []
+    answer_words = content_words(previous_answer) if refers(question) else []
     candidates = [w for w in dict.fromkeys(answer_words + content_words(previous)) if w.lower() not in asked]
     if not candidates:
         return question

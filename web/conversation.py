@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from qa import Answer, Passage, QAError, Retriever
-from qa.answering import Conflict
+from qa.answering import Conflict, cue
+from qa.settings import DEFAULT
 from web.highlight import answer_mark, passage_marks
 
 
@@ -34,12 +35,12 @@ class Turn:
     sentence_marks: list[tuple[int, int]] = field(default_factory=list)
     passages: list[tuple[Passage, list[tuple[int, int]]]] = field(default_factory=list)
     conflicts: list[tuple[Conflict, list[tuple[int, int]], str]] = field(default_factory=list)
-    likely_from: float = 0.5
+    likely_from: float = DEFAULT.answering.likely_confidence
 
     @property
     def cue(self) -> str:
         """'likely' or 'uncertain': how a reader should take the answer."""
-        return "likely" if self.answer and self.answer.confidence >= self.likely_from else "uncertain"
+        return cue(self.answer, self.likely_from) if self.answer else "uncertain"
 
     @property
     def resolved(self) -> str:
@@ -59,7 +60,7 @@ def document_link(doc_id: str, start: int | None = None, end: int | None = None)
     return f"{url}?start={start}&end={end}#hl" if start is not None else url
 
 
-def answered(question: str, answer: Answer, likely_from: float = 0.5) -> Turn:
+def answered(question: str, answer: Answer, likely_from: float = DEFAULT.answering.likely_confidence) -> Turn:
     """The turn of `question` answered by `answer`, with its highlights."""
     return Turn(question=question.strip(), answer=answer,
                 sentence_marks=answer_mark(answer) if answer.found else [],
