@@ -28,3 +28,13 @@ def best_f1(prediction: str, golds: list[str]) -> float:
 
 def exact(prediction: str, golds: list[str]) -> bool:
     return any(normalise(prediction) == normalise(gold) for gold in golds)
+
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def right(prediction: str, golds: list[str], at_least: float = 0.5) -> bool:
+    """Whether an answer matches a gold answer: token F1 of at least `at_least`, and no number in
+    it that the gold lacks ("$161 billion" shares "billion" with "€90 billion" but is wrong)."""
+    numbers = set(NUMBER.findall(prediction))
+    return any(f1(prediction, gold) >= at_least and numbers <= set(NUMBER.findall(gold)) for gold in golds)

@@ -6,8 +6,9 @@ bench/seed_questions.json holds natural questions (paraphrased, not copied
 from the reports) with every acceptable short answer, follow-ups with their
 history, and questions the reports do not answer; bench/dialogues.json holds
 multi-turn conversations. An answer is right when its span's token F1 with an
-acceptable answer (SQuAD normalisation) is at least 0.5: a whole sentence
-around the right name is not. Prints right / wrong / abstained per set, and
+acceptable answer (SQuAD normalisation) is at least 0.5 and it names no number
+the acceptable answer lacks: a whole sentence around the right name is not,
+nor is "$161 billion" for "€90 billion". Prints right / wrong / abstained per set, and
 how well confidence orders answers: the chance that a right answer has a
 higher confidence than a wrong one (the AUC, a rank statistic).
 """
@@ -19,7 +20,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from bench.metrics import best_f1
+from bench.metrics import right
 from qa import Answer, Retriever, build_index
 from qa.settings import DEFAULT
 
@@ -30,7 +31,7 @@ RIGHT_F1 = 0.5
 def judge(answer, golds: list[str]) -> str:
     if not answer.found:
         return "abstained"
-    return "right" if best_f1(answer.text, golds) >= RIGHT_F1 else "wrong"
+    return "right" if right(answer.text, golds, RIGHT_F1) else "wrong"
 
 
 def rank_statistic(scored: list[tuple[float, bool]]) -> float | None:
