@@ -45,14 +45,15 @@ def free_port() -> int:
 
 
 def start_server(index_dir: Path, port: int) -> subprocess.Popen:
-    """`qa serve` in a subprocess; returns once /healthz answers."""
+    """`qa serve` in a subprocess; returns once /healthz says the index is loaded and up to date."""
     command = [sys.executable, "-m", "qa.cli", "serve", "--index", str(index_dir),
                "--seeds", str(PROJECT / "seeds"), "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz")
+            if health.status_code == 200 and not health.json()["indexing"]:
                 return server
         except httpx.TransportError:
             pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,27 @@ from qa.store.manifest import fingerprint as index_fingerprint
 from qa.store.scan import Prepared, Source, scan
 
 log = logging.getLogger(__name__)
+
+
+UNITS = {"reading": "documents", "loading": "the models", "embedding": "passages and sentences", "parsing": "sentences",
+         "writing": "the index"}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running build is: `done` of `total` items of its current `stage`."""
+
+    stage: str           # a key of UNITS
+    done: int = 0
+    total: int = 0
+
+    def describe(self) -> str:
+        """What a person reads, e.g. 'reading 120 of 480 documents' or 'writing the index'."""
+        unit = UNITS[self.stage]
+        return f"{self.stage} {self.done:,} of {self.total:,} {unit}" if self.total else f"{self.stage} {unit}"
+
+
+Report = Callable[[Progress], None]
 
 
 @dataclass
@@ -60,10 +82,11 @@ class BuildStats:
 def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index",
                 progress: bool = True, wait: bool = True, settings: Settings = DEFAULT,
                 encoder: Encoder | None = None, store: Store | None = None,
-                analyser: Analyser | None = None) -> BuildStats:
+                analyser: Analyser | None = None, on_progress: Report | None = None) -> BuildStats:
     """Build or update the index of `seeds_dir` in `index_dir` (or `store`); returns what it did.
 
-    `encoder` and `analyser` default to the packaged models. Raises `SeedsNotFound` when the
+    `encoder` and `analyser` default to the packaged models; `on_progress` is told where
+    the build is as it goes (a `Progress`). Raises `SeedsNotFound` when the
     seeds folder is missing and `BuildLocked` when `wait` is false and another
     build is running.
     """
@@ -73,18 +96,21 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
         raise SeedsNotFound(f"seeds folder not found: {seeds_dir}")
     store = store or FileStore(index_dir, settings)
     stats = BuildStats()
+    report = on_progress or (lambda _: None)
     with store.lock(wait):
         wanted = index_fingerprint(settings, encoder, analyser)  # the packaged models' names when None
         previous, stats.full_rebuild = store.previous(wanted)
-        plan = scan(seeds_dir, previous, stats.full_rebuild, settings.sources)
+        plan = scan(seeds_dir, previous, stats.full_rebuild, settings.sources,
+                    lambda done, total: report(Progress("reading", done, total)))
         stats.added, stats.changed, stats.removed = len(plan.added), len(plan.changed), len(plan.removed)
         stats.unchanged, stats.skipped = plan.unchanged, plan.skipped
         if plan.changes_nothing and previous:
             manifest = previous
         else:
-            prepared = prepare(plan.new, encoder, analyser, settings, stats, progress)
+            prepared = prepare(plan.new, encoder, analyser, settings, stats, progress, report)
             last_build = {"added": stats.added, "changed": stats.changed, "removed": stats.removed,
                           "unchanged": stats.unchanged}
+            report(Progress("writing"))
             manifest = store.write(plan, prepared, wanted, last_build)
             log.info("switched to index version %s", manifest.version)
         store.cleanup()
@@ -95,12 +121,13 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
 
 
 def prepare(new: list[Source], encoder: Encoder | None, analyser: Analyser | None, settings: Settings,
-            stats: BuildStats, progress: bool) -> list[Prepared]:
+            stats: BuildStats, progress: bool, report: Report) -> list[Prepared]:
     """Chunk every new or changed document, embed all their chunks and sentences in one run and
     parse all their sentences in another. The models are loaded only when there is something
     to read: a build that only removes documents never loads them."""
     if not new:
         return []
+    report(Progress("loading"))
     encoder = encoder or embedding.load_encoder(settings.embedding)
     analyser = analyser or language.load_analyser(settings.language.batch_size)
     split = [chunking.chunk_document(source.document, settings.chunking) for source in new]
@@ -108,10 +135,13 @@ def prepare(new: list[Source], encoder: Encoder | None, analyser: Analyser | Non
              for text in [c.text for c in chunks] + [s.text for s in sentences]]
     log.info("embedding %d texts of %d new or changed documents", len(texts), len(new))
     started = time.perf_counter()
+    report(Progress("embedding", 0, len(texts)))
     vectors = embedding.embed(encoder, texts, settings.embedding.batch_size,
-                              progress and len(texts) >= settings.embedding.progress_min_texts)
+                              progress and len(texts) >= settings.embedding.progress_min_texts,
+                              lambda done: report(Progress("embedding", done, len(texts))))
     stats.embed_seconds, stats.embedded_texts = time.perf_counter() - started, len(texts)
     started = time.perf_counter()
+    report(Progress("parsing"))
     tokens = analyser.analyse([s.text for _, sentences in split for s in sentences],
                               [s.start for _, sentences in split for s in sentences])
     stats.parse_seconds = time.perf_counter() - started

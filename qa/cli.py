@@ -67,7 +67,7 @@ def command_index(args) -> int:
         from qa.watch import watch
 
         print(f"watching {args.seeds}/ for changes (Ctrl-C to stop)", flush=True)
-        watch(args.seeds, args.index, on_build=lambda stats: report_build(stats, args.index))
+        watch(args.seeds, lambda: report_build(build_index(args.seeds, args.index, progress=False), args.index))
     return 0
 
 

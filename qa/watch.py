@@ -1,4 +1,4 @@
-"""Watch: rebuild the index whenever the seeds folder changes (debounced)."""
+"""Watch: act (rebuild the index) whenever the seeds folder changes, debounced."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import watchfiles
 
-from qa.build import BuildStats, build_index
 from qa.settings import DEFAULT, Settings
 from qa.sources import CONVERTERS
 
@@ -24,20 +23,17 @@ class SeedFilter(watchfiles.DefaultFilter):
         return super().__call__(change, path) and (suffix in CONVERTERS or not suffix)
 
 
-def watch(seeds_dir: str | Path, index_dir: str | Path,
-          on_build: Callable[[BuildStats], None] | None = None,
-          stop: threading.Event | None = None, settings: Settings = DEFAULT) -> None:
-    """Rebuild `index_dir` after each burst of changes under `seeds_dir` until `stop` is set.
+def watch(seeds_dir: str | Path, on_change: Callable[[], None], stop: threading.Event | None = None,
+          settings: Settings = DEFAULT) -> None:
+    """Call `on_change` after each burst of changes under `seeds_dir` until `stop` is set.
 
-    A failed build is logged and leaves the previous index live; `on_build` is
-    called with the stats of each successful build.
+    An `on_change` that fails is logged, and watching goes on (a failed rebuild
+    leaves the previous index live).
     """
     for changes in watchfiles.watch(seeds_dir, watch_filter=SeedFilter(), debounce=settings.serve.debounce_ms,
                                     stop_event=stop, raise_interrupt=False):
         log.info("%d change(s) in %s", len(changes), seeds_dir)
         try:
-            stats = build_index(seeds_dir, index_dir, progress=False, settings=settings)
-            if on_build:
-                on_build(stats)
+            on_change()
         except Exception:  # keep watching: the previous index stays live
             log.exception("rebuild failed; the previous index stays live")

@@ -213,9 +213,11 @@ def test_watch_rebuilds_when_a_seed_changes(seeds, tmp_path):
     build_index(seeds, index_dir, progress=False)
     retriever = Retriever.open(index_dir)
     stop, built = threading.Event(), []
-    watcher = threading.Thread(target=watch, args=(seeds, index_dir),
-                               kwargs={"on_build": lambda s: (retriever.refresh(), built.append(s)),
-                                       "stop": stop}, daemon=True)
+    def rebuild():
+        built.append(build_index(seeds, index_dir, progress=False))
+        retriever.refresh()
+
+    watcher = threading.Thread(target=watch, args=(seeds, rebuild), kwargs={"stop": stop}, daemon=True)
     watcher.start()
     try:
         deadline = time.monotonic() + 60

@@ -10,13 +10,15 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, PlainSerializer
 
 from qa import Passage
+from qa.build import Progress
 from qa.settings import DEFAULT
 from web.conversation import Turn, answer_turn, document_link
 from web.highlight import word_marks
-from web.state import AppRetriever, index_info, open_retriever
+from web.state import AppRetriever, IndexBuilding, index_info, open_retriever
 
 router = APIRouter()
 MAX_QUESTION_CHARS = DEFAULT.answering.max_question_chars
@@ -108,10 +110,13 @@ class DocumentOut(DocumentSummary):
 
 
 class Health(BaseModel):
-    status: str
-    documents: int
-    built_at: str
-    version: str
+    status: str = Field(description="'ok', or 'indexing' while the first build runs (with status 503)")
+    documents: int = 0
+    built_at: str = ""
+    version: str = ""
+    indexing: str = Field("", description="what a build running now is doing, e.g. 'reading 120 of 480 documents'")
+    done: int = 0
+    total: int = 0
 
 
 def passage_out(passage: Passage, marks: list[tuple[int, int]]) -> PassageOut:
@@ -174,8 +179,19 @@ def document(doc_id: str, r: AppRetriever):
 
 
 @router.get("/healthz", response_model=Health, tags=["health"],
-            responses={503: {"description": "the index cannot be loaded"}})
+            responses={503: {"description": "the index cannot be loaded, or is being built for the first time"}})
 def healthz(request: Request):
-    """Whether the index is loaded, with its document count, build time and version."""
-    info = index_info(open_retriever(request.app))
-    return Health(status="ok", documents=info.documents, built_at=info.built_at, version=info.version)
+    """Whether the index is loaded, with its document count, build time and version, and what a
+    build running now is doing."""
+    indexing = request.app.state.indexing
+    try:
+        info = index_info(open_retriever(request.app), indexing)
+    except IndexBuilding as building:
+        return JSONResponse(Health(status="indexing", **progress_fields(building.progress)).model_dump(),
+                            status_code=503)
+    return Health(status="ok", documents=info.documents, built_at=info.built_at, version=info.version,
+                  **progress_fields(indexing.progress if indexing.running else None))
+
+
+def progress_fields(progress: Progress | None) -> dict:
+    return {"indexing": progress.describe(), "done": progress.done, "total": progress.total} if progress else {}

@@ -10,33 +10,38 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from qa import BuildStats, QAError, Settings, build_index
+from qa import QAError, Settings, build_index
+from qa.embedding import Encoder
+from qa.language import Analyser
 from qa.settings import DEFAULT
+from qa.store import FileStore
 from qa.watch import watch as watch_seeds
 from web import api, pages
 from web.conversation import message
-from web.state import open_retriever
+from web.state import IndexBuilding, Indexing, load_retriever, new_state
 
 STATIC = Path(__file__).parent / "static"
 JSON_PATHS = ("/api/", "/healthz")
 
 
 def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "seeds",
-               watch: bool = False, settings: Settings = DEFAULT) -> FastAPI:
+               watch: bool = False, settings: Settings = DEFAULT, build: bool = False,
+               encoder: Encoder | None = None, analyser: Analyser | None = None) -> FastAPI:
     """The web app over the index in `index_dir`; the Retriever opens once, on first use.
 
-    With `watch`, while the app runs it rebuilds the index when `seeds_dir` changes and
-    swaps the new version in; requests in flight finish on the old one.
+    With `build`, the app indexes `seeds_dir` as it starts, in the background: it listens at
+    once, answers from the previous index version meanwhile (or says how far the first
+    build is), and swaps the new version in when it is done. With `watch`, it then rebuilds
+    whenever `seeds_dir` changes; requests in flight finish on the version they started
+    with. `encoder` and `analyser` default to the packaged models.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         stop = threading.Event()
-        if watch and seeds_dir:
-            threading.Thread(target=watch_seeds, args=(seeds_dir, index_dir),
-                             kwargs={"on_build": lambda stats: refresh(app, stats), "stop": stop,
-                                     "settings": settings},
-                             name="qa-seeds-watcher", daemon=True).start()
+        if seeds_dir and (build or watch):
+            threading.Thread(target=keep_indexed, args=(app, build, watch, stop), name="qa-indexer",
+                             daemon=True).start()
         yield
         stop.set()
 
@@ -45,13 +50,51 @@ def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "
     app.state.index_dir = Path(index_dir)
     app.state.seeds_dir = Path(seeds_dir) if seeds_dir else None
     app.state.settings = settings
-    app.state.retriever = None
-    app.state.open_lock = threading.Lock()
+    app.state.encoder, app.state.analyser = encoder, analyser
+    new_state(app)
+    app.state.indexing.running = build and seeds_dir is not None  # from the start: no lazy open meanwhile
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
     app.add_exception_handler(QAError, qa_error)
     return app
+
+
+def keep_indexed(app: FastAPI, build: bool, watch: bool, stop: threading.Event) -> None:
+    """The app's indexer thread: the first build (with `build`), then rebuilds on changes (with `watch`).
+
+    A previous index version is opened first, so it answers while the first build runs.
+    """
+    state = app.state
+    if build:
+        if FileStore(state.index_dir, state.settings).live_version():
+            try:
+                load_retriever(app)
+            except QAError as error:
+                print(f"qa serve: the previous index cannot be used ({message(error)}); building", flush=True)
+        rebuild(app)
+    if watch:
+        watch_seeds(state.seeds_dir, lambda: rebuild(app), stop=stop, settings=state.settings)
+
+
+def rebuild(app: FastAPI) -> None:
+    """Build the index of the app's seeds now and swap it in; a failure is kept for the pages to show."""
+    state = app.state
+    indexing: Indexing = state.indexing
+    indexing.progress, indexing.running = None, True
+    try:
+        stats = build_index(state.seeds_dir, state.index_dir, progress=False, settings=state.settings,
+                            encoder=state.encoder, analyser=state.analyser, on_progress=indexing.report)
+        indexing.error = ""
+        print(f"qa serve: {stats.summary()}: {stats.documents} documents, {stats.chunks} chunks "
+              f"({stats.version})", flush=True)
+    except QAError as error:
+        indexing.error = message(error)
+        print(f"qa serve: indexing failed: {indexing.error}", flush=True)
+    finally:
+        indexing.running = False
+    if state.retriever is not None:
+        state.retriever.refresh()
 
 
 def qa_error(request: Request, error: Exception) -> Response:
@@ -60,30 +103,21 @@ def qa_error(request: Request, error: Exception) -> Response:
     status = error.status if isinstance(error, QAError) else 500
     if request.url.path.startswith(JSON_PATHS):
         return JSONResponse({"detail": message(error)}, status_code=status)
+    if isinstance(error, IndexBuilding):
+        return pages.templates.TemplateResponse(request, "building.html", {
+            "progress": error.progress, "message": message(error)}, status_code=status)
     return pages.templates.TemplateResponse(request, "error.html", {
         "title": "No index" if status == 503 else "Error", "message": message(error)}, status_code=status)
 
 
-def refresh(app: FastAPI, stats: BuildStats) -> None:
-    """After a background build: swap the new index version into the running app."""
-    if app.state.retriever is not None:
-        app.state.retriever.refresh()
-    print(f"qa serve: seeds changed: {stats.summary()} ({stats.version})", flush=True)
-
-
 def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
           host: str = "127.0.0.1", port: int = 8000, settings: Settings = DEFAULT) -> None:
-    """Build or update the index of `seeds_dir` (with progress), load it, then run uvicorn."""
+    """Listen at once; index `seeds_dir` in the background (see `create_app`), then keep it indexed."""
     import uvicorn
 
-    print(f"qa serve: indexing {seeds_dir}/ into {index_dir}/", flush=True)
-    stats = build_index(seeds_dir, index_dir, progress=True, settings=settings)
-    print(f"qa serve: {stats.summary()}: {stats.documents} documents, {stats.chunks} chunks "
-          f"({stats.version})", flush=True)
-    app = create_app(index_dir, seeds_dir, watch=True, settings=settings)
-    open_retriever(app)
-    print(f"qa serve: answering on http://{host}:{port}/", flush=True)
+    print(f"qa serve: answering on http://{host}:{port}/ while {seeds_dir}/ is indexed into {index_dir}/",
+          flush=True)
     # Keep-alive outlasts a burst: under a queue of answers a client's next request must not
     # race the server closing its idle connection.
-    uvicorn.run(app, host=host, port=port, log_level="warning",
-                timeout_keep_alive=settings.serve.keep_alive_seconds)
+    uvicorn.run(create_app(index_dir, seeds_dir, watch=True, settings=settings, build=True), host=host, port=port,
+                log_level="warning", timeout_keep_alive=settings.serve.keep_alive_seconds)

@@ -38,7 +38,8 @@ def chat_page(request: Request, r: Retriever, question: str | None, asked: list[
         if not turn.error:
             asked = (asked + [turn.question])[-settings.max_history:]
     return templates.TemplateResponse(request, "chat.html", {
-        "turns": turns, "asked": asked, "max_history": settings.max_history, "index": index_info(r),
+        "turns": turns, "asked": asked, "max_history": settings.max_history,
+        "index": index_info(r, request.app.state.indexing),
         "pending_turn": Turn(question=""), "failed_turn": Turn(question="", error=UNREACHABLE)},
         status_code=status)
 
@@ -82,11 +83,12 @@ def document_page(request: Request, doc_id: str, r: AppRetriever, start: int | N
         document = r.document(doc_id)
     except KeyError:
         return templates.TemplateResponse(request, "error.html", {
-            "message": "There is no such document in the index.", "index": index_info(r)},
+            "message": "There is no such document in the index.", "index": index_info(r, request.app.state.indexing)},
             status_code=404)
     marks = [(start, end)] if start is not None and end is not None and 0 <= start < end <= len(document.text) else []
     return templates.TemplateResponse(request, "document.html", {
-        "document": document, "text": marked(document.text, marks, "hl"), "index": index_info(r)})
+        "document": document, "text": marked(document.text, marks, "hl"),
+        "index": index_info(r, request.app.state.indexing)})
 
 
 @router.get("/docs")

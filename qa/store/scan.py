@@ -8,6 +8,7 @@ differs. A file that cannot be read keeps its last good version.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -56,11 +57,16 @@ class Plan:
         return self.previous is not None and not self.new and not self.removed
 
 
-def scan(seeds_dir: Path, previous: Manifest | None, full_rebuild: str, settings: SourceSettings) -> Plan:
-    """The plan that brings the index from `previous` to what `seeds_dir` holds now."""
+def scan(seeds_dir: Path, previous: Manifest | None, full_rebuild: str, settings: SourceSettings,
+         on_file: Callable[[int, int], None] | None = None) -> Plan:
+    """The plan that brings the index from `previous` to what `seeds_dir` holds now.
+    `on_file` is told (files looked at, files in all) as the scan goes."""
     plan = Plan(previous, full_rebuild)
     known = previous.documents if previous else {}
-    for path in sources.source_files(seeds_dir):
+    paths = sources.source_files(seeds_dir)
+    for done, path in enumerate(paths, 1):
+        if on_file:
+            on_file(done, len(paths))
         doc_id = sources.document_id(path, seeds_dir)
         old = known.get(doc_id)
         try:
