@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -34,6 +34,27 @@ def check_question(question: str, max_chars: int = DEFAULT.answering.max_questio
     if len(question) > max_chars:
         raise QuestionError(f"the question is {len(question)} characters long; the limit is {max_chars}")
     return question
+
+
+def check_scope(scope: Collection[str] | None, doc_ids: Collection[str]) -> list[str] | None:
+    """A scope as the store reads it: document ids as they are, folders ('reports' or
+    'reports/') as prefixes ending in '/'; None for no scope. `QuestionError` for an entry
+    that names no indexed document, so a typo does not silently answer from nothing."""
+    if scope is None or isinstance(scope, str):
+        return None if scope is None else check_scope([scope], doc_ids)
+    entries = [entry.strip() for entry in scope if entry and entry.strip()]
+    if not entries:
+        return None
+    checked = []
+    for entry in entries:
+        if entry in doc_ids:
+            checked.append(entry)
+            continue
+        folder = entry.rstrip("/") + "/"
+        if folder == "/" or not any(doc_id.startswith(folder) for doc_id in doc_ids):
+            raise QuestionError(f"the scope {entry!r} names no indexed document or folder")
+        checked.append(folder)
+    return checked
 
 
 def check_k(k: int) -> int:
@@ -117,28 +138,34 @@ class Retriever:
         """The indexed document `doc_id` (title, clean text); `KeyError` if there is none."""
         return self._opened.reader.document(doc_id)
 
-    def search(self, question: str, k: int = 5) -> list[Passage]:
-        """The `k` best passages for `question`, best first."""
+    def search(self, question: str, k: int = 5, scope: Collection[str] | None = None) -> list[Passage]:
+        """The `k` best passages for `question`, best first (only from the documents in `scope`,
+        when given: document ids, or folders such as 'reports/')."""
         question, k = self._check(question), check_k(k)
         opened = self._opened
         retrieval = opened.retrieval
-        return retrieval.passages(retrieval.candidates(self._query(retrieval, question)), k)
+        scope = check_scope(scope, opened.reader.manifest.documents)
+        return retrieval.passages(retrieval.candidates(self._query(retrieval, question), scope), k)
 
-    def answer(self, question: str, history: Sequence[Turn] = (), k: int = 5) -> Answer:
+    def answer(self, question: str, history: Sequence[Turn] = (), k: int = 5,
+               scope: Collection[str] | None = None) -> Answer:
         """The extractive answer to `question`, with the `k` best passages behind it.
 
         `history` holds the conversation's earlier turns, oldest first: each a
         question as asked or a (question, answer text) pair. A follow-up ("Where
         did he go after the talks?") is read in their light, and
-        `Answer.resolved` says how it was read.
+        `Answer.resolved` says how it was read. With `scope` (document ids, or
+        folders such as 'reports/'), only those documents are searched: the
+        scope applies when candidates are gathered, not to a top-k afterwards.
         """
         question, k = self._check(question), check_k(k)
         opened = self._opened  # one version for the whole query
+        scope = check_scope(scope, opened.reader.manifest.documents)
         resolved = resolve(question, list(history), partial(rarity_of_words, opened.reader, self.settings),
                            self.settings.answering)
         resolved = resolved[:self.settings.answering.max_question_chars]
         retrieval = opened.retrieval
-        candidates = retrieval.candidates(self._query(retrieval, resolved))
+        candidates = retrieval.candidates(self._query(retrieval, resolved), scope)
         asked = questions.read(resolved, self._analyser.parse(resolved))
         answer = answering.pick_answer(asked, candidates, opened.reader.document_at,
                                        retrieval.passages(candidates, k), self.settings.answering)

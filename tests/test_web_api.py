@@ -358,3 +358,31 @@ def test_a_follow_up_can_refer_to_the_previous_answer(client):
     fragment = client.post("/turn", data={"q": "How many civilians were taken from there?",
                                           "h": [history[0]["question"]], "a": ["Grabovske"]}).text
     assert "Grabovske" in fragment.split('class="resolved"')[1].split("</p>")[0]
+
+
+FROZEN = "How much Russian money is frozen in Europe?"
+
+
+@pytest.mark.parametrize("doc_id", ["us-russia-talks-stall.txt", "diplomatic-arena.txt"])
+def test_ask_and_search_take_a_scope(client, doc_id):
+    got = client.get("/api/ask", params={"q": FROZEN, "scope": [doc_id]}).json()
+    assert got["doc_id"] == doc_id and {p["doc_id"] for p in got["passages"]} == {doc_id}
+    posted = client.post("/api/ask", json={"question": FROZEN, "scope": [doc_id]}).json()
+    assert posted["text"] == got["text"]
+    found = client.get("/api/search", params={"q": FROZEN, "scope": doc_id, "k": 10}).json()
+    assert {p["doc_id"] for p in found} == {doc_id}
+
+
+def test_a_scope_that_names_nothing_is_a_422_that_says_which(client):
+    for response in (client.get("/api/ask", params={"q": FROZEN, "scope": "minutes.txt"}),
+                     client.post("/api/ask", json={"question": FROZEN, "scope": ["minutes.txt"]}),
+                     client.get("/api/search", params={"q": FROZEN, "scope": "minutes.txt"})):
+        assert response.status_code == 422
+        assert response.json()["detail"] == "The scope 'minutes.txt' names no indexed document or folder"
+
+
+def test_the_chat_form_keeps_its_scope(client):
+    page = client.post("/", data={"q": FROZEN, "s": "us-russia-talks-stall.txt"}).text
+    assert 'value="us-russia-talks-stall.txt" form="ask" class="scope"' in page
+    assert re.search(r'value="us-russia-talks-stall.txt" form="ask" class="scope"\s+aria-label="[^"]+" checked>', page)
+    assert "<mark>roughly $300 billion</mark>" in page

@@ -24,6 +24,11 @@ router = APIRouter()
 MAX_QUESTION_CHARS = DEFAULT.answering.max_question_chars
 MAX_HISTORY = DEFAULT.answering.max_history
 
+MAX_SCOPE, MAX_SCOPE_CHARS = 1000, 1000
+SCOPE_HELP = ("ask only these documents: document ids, or folders such as 'reports/' (empty: all of them); "
+              "an entry that names no indexed document is refused with 422")
+ScopeQuery = Annotated[list[str] | None, Query(max_length=MAX_SCOPE, description=SCOPE_HELP)]
+
 # Scores are computed unrounded and rounded here, at the edge, to 4 places.
 Rounded = Annotated[float, PlainSerializer(lambda value: round(value, 4), return_type=float)]
 
@@ -95,6 +100,8 @@ class AskIn(BaseModel):
         default_factory=list, max_length=MAX_HISTORY * 10,
         description=f"earlier turns of the conversation, oldest first (the last {MAX_HISTORY} count): questions "
                     "as asked, or {question, answer} objects, so a follow-up can refer to an earlier answer")
+    scope: list[Annotated[str, Field(max_length=MAX_SCOPE_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_SCOPE, description=SCOPE_HELP)
 
 
 class DocumentSummary(BaseModel):
@@ -137,26 +144,27 @@ def answer_out(turn: Turn) -> AnswerOut:
 
 
 @router.get("/api/ask", response_model=AnswerOut, tags=["answers"],
-            responses={422: {"description": "the question is empty or too long"}})
-def ask_get(q: Annotated[str, Query(description="the question")], r: AppRetriever):
+            responses={422: {"description": "the question is empty or too long, or the scope names nothing"}})
+def ask_get(q: Annotated[str, Query(description="the question")], r: AppRetriever, scope: ScopeQuery = None):
     """Answer one question from the sources, with the span offsets and the passages behind it."""
-    return answer_out(answer_turn(r, q, []))
+    return answer_out(answer_turn(r, q, [], scope))
 
 
 @router.post("/api/ask", response_model=AnswerOut, tags=["answers"],
-             responses={422: {"description": "the question is empty or too long"}})
+             responses={422: {"description": "the question is empty or too long, or the scope names nothing"}})
 def ask_post(body: AskIn, r: AppRetriever):
     """Answer a question of a conversation: a follow-up is read in the light of the history."""
     history = [turn if isinstance(turn, str) else (turn.question, turn.answer) for turn in body.history]
-    return answer_out(answer_turn(r, body.question, history))
+    return answer_out(answer_turn(r, body.question, history, body.scope))
 
 
 @router.get("/api/search", response_model=list[PassageOut], tags=["answers"],
-            responses={422: {"description": "the question is empty or too long"}})
+            responses={422: {"description": "the question is empty or too long, or the scope names nothing"}})
 def search(q: Annotated[str, Query(description="the question")], r: AppRetriever,
-           k: Annotated[int, Query(ge=1, le=50, description="how many passages (1 to 50)")] = 5):
+           k: Annotated[int, Query(ge=1, le=50, description="how many passages (1 to 50)")] = 5,
+           scope: ScopeQuery = None):
     """The k best passages for a question, best first."""
-    return [passage_out(p, word_marks(p.text, q)) for p in r.search(q, k=k)]
+    return [passage_out(p, word_marks(p.text, q)) for p in r.search(q, k=k, scope=scope)]
 
 
 @router.get("/api/documents", response_model=list[DocumentSummary], tags=["documents"])

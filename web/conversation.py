@@ -75,21 +75,23 @@ def refused(question: str, error: QAError) -> Turn:
     return Turn(question=question.strip(), error=message(error), status=error.status)
 
 
-def answer_turn(r: Retriever, question: str, history: Sequence[str | tuple[str, str]]) -> Turn:
+def answer_turn(r: Retriever, question: str, history: Sequence[str | tuple[str, str]],
+                scope: Sequence[str] | None = None) -> Turn:
     """`question` answered by `r` in the light of `history` (earlier questions as asked, or
-    (question, answer) pairs, oldest first); raises `QAError` (`QuestionError` for a question that cannot be asked)."""
-    return answered(question, r.answer(question, history=history), r.settings.answering.likely_confidence)
+    (question, answer) pairs, oldest first), from the documents in `scope` (all without one);
+    raises `QAError` (`QuestionError` for a question that cannot be asked)."""
+    return answered(question, r.answer(question, history=history, scope=scope), r.settings.answering.likely_confidence)
 
 
-def ask(r: Retriever, question: str, history: Sequence[str]) -> Turn:
+def ask(r: Retriever, question: str, history: Sequence[str], scope: Sequence[str] | None = None) -> Turn:
     """`answer_turn`, but an error becomes a turn that shows its message."""
     try:
-        return answer_turn(r, question, history)
+        return answer_turn(r, question, history, scope)
     except QAError as error:
         return refused(question, error)
 
 
-def replay(r: Retriever, asked: Sequence[str], budget: int) -> list[Turn]:
+def replay(r: Retriever, asked: Sequence[str], budget: int, scope: Sequence[str] | None = None) -> list[Turn]:
     """The turns of a conversation whose questions are `asked`, oldest first.
 
     Each one is answered again, newest first, while the questions answered again total at
@@ -100,5 +102,5 @@ def replay(r: Retriever, asked: Sequence[str], budget: int) -> list[Turn]:
     turns, spent = [], 0
     for n in reversed(range(len(asked))):
         spent += len(asked[n].strip())
-        turns.append(ask(r, asked[n], asked[:n]) if spent <= budget else Turn(question=asked[n].strip()))
+        turns.append(ask(r, asked[n], asked[:n], scope) if spent <= budget else Turn(question=asked[n].strip()))
     return turns[::-1]

@@ -24,44 +24,47 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 UNREACHABLE = "The server could not be reached. Try again."
 
 
-def chat_page(request: Request, r: Retriever, question: str | None, asked: list[str]):
-    """The conversation so far (`asked`, replayed) plus the answer to `question`, if any."""
+def chat_page(request: Request, r: Retriever, question: str | None, asked: list[str], scope: list[str]):
+    """The conversation so far (`asked`, replayed) plus the answer to `question`, if any, asked
+    of the documents in `scope` (all without one)."""
     settings = r.settings.answering
     asked = asked[-settings.max_history:]
     # Earlier turns are answered again to be shown; at most one longest question's worth of them.
-    turns = replay(r, asked, budget=settings.max_question_chars)
+    turns = replay(r, asked, settings.max_question_chars, scope)
     status = 200
     if question is not None:
-        turn = ask(r, question, asked)
+        turn = ask(r, question, asked, scope)
         turns.append(turn)
         status = turn.status
         if not turn.error:
             asked = (asked + [turn.question])[-settings.max_history:]
     return templates.TemplateResponse(request, "chat.html", {
-        "turns": turns, "asked": asked, "max_history": settings.max_history,
+        "turns": turns, "asked": asked, "max_history": settings.max_history, "scope": scope,
         "index": index_info(r, request.app.state.indexing),
         "pending_turn": Turn(question=""), "failed_turn": Turn(question="", error=UNREACHABLE)},
         status_code=status)
 
 
 @router.get("/")
-def chat(request: Request, r: AppRetriever, q: str | None = None, h: Annotated[list[str] | None, Query()] = None):
-    """The chat page; `?q=` asks a question, `h` carries the earlier questions."""
-    return chat_page(request, r, q, h or [])
+def chat(request: Request, r: AppRetriever, q: str | None = None, h: Annotated[list[str] | None, Query()] = None,
+         s: Annotated[list[str] | None, Query()] = None):
+    """The chat page; `?q=` asks a question, `h` carries the earlier questions, `s` the scope."""
+    return chat_page(request, r, q, h or [], s or [])
 
 
 @router.post("/")
 def chat_form(request: Request, r: AppRetriever, q: Annotated[str, Form()] = "",
-              h: Annotated[list[str] | None, Form()] = None):
+              h: Annotated[list[str] | None, Form()] = None, s: Annotated[list[str] | None, Form()] = None):
     """The chat form posted without JavaScript: the same page, one turn longer."""
-    return chat_page(request, r, q, h or [])
+    return chat_page(request, r, q, h or [], s or [])
 
 
 @router.post("/turn")
 def turn_fragment(request: Request, q: Annotated[str, Form()] = "", h: Annotated[list[str] | None, Form()] = None,
-                  a: Annotated[list[str] | None, Form()] = None):
+                  a: Annotated[list[str] | None, Form()] = None, s: Annotated[list[str] | None, Form()] = None):
     """One turn as an HTML fragment (what chat.js inserts): `q` asked after the questions `h`,
-    which were answered `a` (when given, one per question: a follow-up can refer to them).
+    which were answered `a` (when given, one per question: a follow-up can refer to them),
+    of the documents and folders `s` (all without them).
 
     200 with the answer; with the error's status (422 for a question that cannot be asked,
     503 without an index) and its message as an error turn.
@@ -70,7 +73,7 @@ def turn_fragment(request: Request, q: Annotated[str, Form()] = "", h: Annotated
         r = open_retriever(request.app)
         questions, answers = h or [], a or []
         history = list(zip(questions, answers, strict=True)) if len(answers) == len(questions) else questions
-        turn = answer_turn(r, q, history[-r.settings.answering.max_history:])
+        turn = answer_turn(r, q, history[-r.settings.answering.max_history:], s)
     except QAError as error:
         turn = refused(q, error)
     return templates.TemplateResponse(request, "_turn.html", {"turn": turn}, status_code=turn.status)

@@ -81,6 +81,14 @@ class IndexInfo:
         return len(self.sources)
 
     @property
+    def folders(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The sources grouped by folder ('' for the seeds folder itself), folders sorted."""
+        grouped: dict[str, list[tuple[str, str]]] = {}
+        for doc_id, title in self.sources:
+            grouped.setdefault(doc_id.rpartition("/")[0], []).append((doc_id, title))
+        return sorted(grouped.items())
+
+    @property
     def built_ago(self) -> str:
         """When the version was built, as a person says it: '2 minutes ago'."""
         ago = humanize.naturaltime(datetime.now(UTC) - datetime.fromisoformat(self.built_at))
