@@ -117,7 +117,7 @@ def command_ask(args) -> int:
 def command_serve(args) -> int:
     from web.app import serve
 
-    serve(args.index, args.seeds, args.host, args.port)
+    serve(args.index, args.seeds, args.host, args.port, token=args.token or os.environ.get("QA_TOKEN", ""))
     return 0
 
 
@@ -147,6 +147,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--seeds", default="seeds", help="folder of sources (default: seeds)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--token", default="", help="access token clients must give (default: $QA_TOKEN); "
+                                                     "required with a --host other than loopback")
     serve.set_defaults(run=command_serve)
     return main
 

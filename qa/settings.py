@@ -100,6 +100,8 @@ class AnsweringSettings:
 class ServeSettings:
     debounce_ms: int = knob(400, "changes to the seeds within this window make one rebuild")
     keep_alive_seconds: int = knob(30, "HTTP keep-alive of the server")
+    rate_per_minute: int = knob(120, "questions a client (other than loopback) may ask per minute; more get 429 "
+                                     "(0: no limit)")
 
 
 @dataclass(frozen=True)

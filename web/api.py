@@ -9,16 +9,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, PlainSerializer
 
-from qa import Passage
+from qa import Document, Passage, QAError, Retriever
 from qa.build import Progress
 from qa.settings import DEFAULT
-from web.conversation import Turn, answer_turn, document_link
+from web.conversation import Turn, answer_turn, document_link, message
 from web.highlight import word_marks
-from web.state import AppRetriever, IndexBuilding, index_info, open_retriever
+from web.library import delete_document, file_format, save_upload
+from web.state import AppRetriever, IndexBuilding, changed, index_info, open_retriever, seeds_of
 
 router = APIRouter()
 MAX_QUESTION_CHARS = DEFAULT.answering.max_question_chars
@@ -109,6 +110,31 @@ class DocumentSummary(BaseModel):
     title: str
     chars: int
     link: str
+    format: str = Field(description="the file's suffix, e.g. 'pdf'")
+    size: int = Field(description="the file's size in bytes when it was indexed")
+    indexed_at: str = Field(description="when this version of it was indexed (ISO 8601, UTC)")
+
+
+class Library(BaseModel):
+    documents: list[DocumentSummary]
+    skipped: list[str] = Field(description="files the last build skipped, each with the reason")
+
+
+class SavedOut(BaseModel):
+    id: str
+    size: int
+    link: str = Field(description="the document's page, once it is indexed")
+
+
+class RefusedOut(BaseModel):
+    name: str
+    status: int
+    detail: str
+
+
+class UploadOut(BaseModel):
+    saved: list[SavedOut] = Field(description="files written into the seeds folder; they are indexed in a moment")
+    refused: list[RefusedOut] = Field(description="files not written, each with why")
 
 
 class DocumentOut(DocumentSummary):
@@ -167,11 +193,55 @@ def search(q: Annotated[str, Query(description="the question")], r: AppRetriever
     return [passage_out(p, word_marks(p.text, q)) for p in r.search(q, k=k, scope=scope)]
 
 
-@router.get("/api/documents", response_model=list[DocumentSummary], tags=["documents"])
+def summary(r: Retriever, d: Document) -> DocumentSummary:
+    entry = r.manifest.documents[d.id]
+    return DocumentSummary(id=d.id, title=d.title, chars=len(d.text), link=document_link(d.id),
+                           format=file_format(d.id), size=entry.size, indexed_at=entry.indexed_at)
+
+
+@router.get("/api/documents", response_model=Library, tags=["documents"])
 def documents(r: AppRetriever):
-    """Every indexed document, by id."""
-    return [DocumentSummary(id=d.id, title=d.title, chars=len(d.text), link=document_link(d.id))
-            for d in r.documents()]
+    """Every indexed document, by id, and the files the last build skipped with the reasons."""
+    return Library(documents=[summary(r, d) for d in r.documents()], skipped=r.manifest.skipped)
+
+
+@router.post("/api/documents", response_model=UploadOut, status_code=202, tags=["documents"],
+             responses={400: {"description": "no file, or a file name with nothing usable"},
+                        413: {"description": "a file over the size limit"},
+                        415: {"description": "a format qa does not read"}})
+def upload(request: Request, files: list[UploadFile]):
+    """Add files to the sources (multipart form, field `files`, several at once). They are written
+    into the seeds folder and indexed in a moment; 202 when at least one was written, else the
+    status of the first refusal."""
+    saved, refused = add_files(request.app, files)
+    if not saved and refused:
+        return JSONResponse({"detail": refused[0].detail, "refused": [r.model_dump() for r in refused]},
+                            status_code=refused[0].status)
+    return UploadOut(saved=saved, refused=refused)
+
+
+def add_files(app, files: list[UploadFile]) -> tuple[list[SavedOut], list[RefusedOut]]:
+    """Save uploads into the app's seeds folder; what was saved and what was refused."""
+    seeds = seeds_of(app)
+    saved, refused = [], []
+    for file in files:
+        try:
+            done = save_upload(seeds, file.filename or "", file.file, app.state.settings.sources.max_file_bytes)
+            saved.append(SavedOut(id=done.id, size=done.size, link=document_link(done.id)))
+        except QAError as error:
+            refused.append(RefusedOut(name=file.filename or "", status=error.status, detail=message(error)))
+    if saved:
+        changed(app)
+    return saved, refused
+
+
+@router.delete("/api/documents/{doc_id:path}", status_code=202, tags=["documents"],
+               responses={404: {"description": "no such file in the seeds folder"}})
+def delete(request: Request, doc_id: str) -> dict[str, str]:
+    """Remove a document: its file leaves the seeds folder, and it leaves the index in a moment."""
+    delete_document(seeds_of(request.app), doc_id)
+    changed(request.app)
+    return {"deleted": doc_id}
 
 
 @router.get("/api/documents/{doc_id:path}", response_model=DocumentOut, tags=["documents"],
@@ -182,8 +252,7 @@ def document(doc_id: str, r: AppRetriever):
         d = r.document(doc_id)
     except KeyError:
         raise HTTPException(404, detail="No such document in the index") from None
-    return DocumentOut(id=d.id, title=d.title, chars=len(d.text), link=document_link(d.id),
-                       text=d.text, sha256=d.sha256)
+    return DocumentOut(**summary(r, d).model_dump(), text=d.text, sha256=d.sha256)
 
 
 @router.get("/healthz", response_model=Health, tags=["health"],

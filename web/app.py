@@ -10,30 +10,30 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from qa import QAError, Settings, build_index
+from qa import QAError, Settings
 from qa.embedding import Encoder
 from qa.language import Analyser
 from qa.settings import DEFAULT
 from qa.store import FileStore
 from qa.watch import watch as watch_seeds
-from web import api, pages
+from web import api, guard, pages
 from web.conversation import message
-from web.state import IndexBuilding, Indexing, load_retriever, new_state
+from web.state import IndexBuilding, load_retriever, new_state, rebuild
 
 STATIC = Path(__file__).parent / "static"
-JSON_PATHS = ("/api/", "/healthz")
 
 
 def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "seeds",
                watch: bool = False, settings: Settings = DEFAULT, build: bool = False,
-               encoder: Encoder | None = None, analyser: Analyser | None = None) -> FastAPI:
+               encoder: Encoder | None = None, analyser: Analyser | None = None, token: str = "") -> FastAPI:
     """The web app over the index in `index_dir`; the Retriever opens once, on first use.
 
     With `build`, the app indexes `seeds_dir` as it starts, in the background: it listens at
     once, answers from the previous index version meanwhile (or says how far the first
     build is), and swaps the new version in when it is done. With `watch`, it then rebuilds
     whenever `seeds_dir` changes; requests in flight finish on the version they started
-    with. `encoder` and `analyser` default to the packaged models.
+    with. `encoder` and `analyser` default to the packaged models. With `token`, every
+    request but the login page, static files and /healthz must carry it (see `web.guard`).
     """
 
     @asynccontextmanager
@@ -52,7 +52,16 @@ def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "
     app.state.settings = settings
     app.state.encoder, app.state.analyser = encoder, analyser
     new_state(app)
+    app.state.watching = bool(watch and seeds_dir)
     app.state.indexing.running = build and seeds_dir is not None  # from the start: no lazy open meanwhile
+    rate_limit = guard.RateLimit(settings.serve.rate_per_minute)
+
+    @app.middleware("http")
+    async def checks(request: Request, call_next):
+        refused = guard.cross_site(request) or guard.without_token(request, token) or rate_limit(request)
+        return refused or await call_next(request)
+
+    app.state.token = token
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -77,31 +86,17 @@ def keep_indexed(app: FastAPI, build: bool, watch: bool, stop: threading.Event) 
         watch_seeds(state.seeds_dir, lambda: rebuild(app), stop=stop, settings=state.settings)
 
 
-def rebuild(app: FastAPI) -> None:
-    """Build the index of the app's seeds now and swap it in; a failure is kept for the pages to show."""
-    state = app.state
-    indexing: Indexing = state.indexing
-    indexing.progress, indexing.running = None, True
-    try:
-        stats = build_index(state.seeds_dir, state.index_dir, progress=False, settings=state.settings,
-                            encoder=state.encoder, analyser=state.analyser, on_progress=indexing.report)
-        indexing.error = ""
-        print(f"qa serve: {stats.summary()}: {stats.documents} documents, {stats.chunks} chunks "
-              f"({stats.version})", flush=True)
-    except QAError as error:
-        indexing.error = message(error)
-        print(f"qa serve: indexing failed: {indexing.error}", flush=True)
-    finally:
-        indexing.running = False
-    if state.retriever is not None:
-        state.retriever.refresh()
+class ServeRefused(QAError):
+    """`qa serve` asked to do something unsafe."""
+
+    exit_code = 2
 
 
 def qa_error(request: Request, error: Exception) -> Response:
     """Every `QAError` as a response with its HTTP status: `{"detail": message}` for the JSON
     API and /healthz, the error page for the other pages."""
     status = error.status if isinstance(error, QAError) else 500
-    if request.url.path.startswith(JSON_PATHS):
+    if guard.wants_json(request):
         return JSONResponse({"detail": message(error)}, status_code=status)
     if isinstance(error, IndexBuilding):
         return pages.templates.TemplateResponse(request, "building.html", {
@@ -111,13 +106,19 @@ def qa_error(request: Request, error: Exception) -> Response:
 
 
 def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
-          host: str = "127.0.0.1", port: int = 8000, settings: Settings = DEFAULT) -> None:
-    """Listen at once; index `seeds_dir` in the background (see `create_app`), then keep it indexed."""
+          host: str = "127.0.0.1", port: int = 8000, settings: Settings = DEFAULT, token: str = "") -> None:
+    """Listen at once; index `seeds_dir` in the background (see `create_app`), then keep it indexed.
+    Beyond loopback, a `token` is required (`ServeRefused` without one)."""
     import uvicorn
+
+    if not token and not guard.is_loopback(host):
+        raise ServeRefused(f"serving on {host} lets other machines in: give an access token with --token "
+                           "or QA_TOKEN (they sign in once with it)")
 
     print(f"qa serve: answering on http://{host}:{port}/ while {seeds_dir}/ is indexed into {index_dir}/",
           flush=True)
     # Keep-alive outlasts a burst: under a queue of answers a client's next request must not
     # race the server closing its idle connection.
-    uvicorn.run(create_app(index_dir, seeds_dir, watch=True, settings=settings, build=True), host=host, port=port,
-                log_level="warning", timeout_keep_alive=settings.serve.keep_alive_seconds)
+    uvicorn.run(create_app(index_dir, seeds_dir, watch=True, settings=settings, build=True, token=token),
+                host=host, port=port, log_level="warning", timeout_keep_alive=settings.serve.keep_alive_seconds,
+                http="httptools")

@@ -3,18 +3,24 @@ and POST /turn, the one rendering of a chat turn that chat.js inserts."""
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from qa import QAError, Retriever
+from qa.sources import CONVERTERS
+from web import guard
+from web.api import add_files
 from web.conversation import Turn, answer_turn, ask, document_link, refused, replay
 from web.highlight import marked
-from web.state import AppRetriever, index_info, open_retriever
+from web.library import delete_document, file_format
+from web.state import AppRetriever, changed, index_info, open_retriever, seeds_of
 
 templates = Jinja2Templates(env=jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True))
@@ -92,6 +98,77 @@ def document_page(request: Request, doc_id: str, r: AppRetriever, start: int | N
     return templates.TemplateResponse(request, "document.html", {
         "document": document, "text": marked(document.text, marks, "hl"),
         "index": index_info(r, request.app.state.indexing)})
+
+
+PAGE_SIZE = 50
+
+
+@router.get("/sources")
+def sources_page(request: Request, r: AppRetriever, q: str = "", page: int = 1, note: str = ""):
+    """Every indexed document (title, format, size, when indexed), searchable by title or name
+    and paged; the files the last build skipped with why; a form to add files."""
+    wanted = q.strip().lower()
+    entries = sorted(r.manifest.documents.items())
+    found = [(doc_id, entry) for doc_id, entry in entries
+             if not wanted or wanted in doc_id.lower() or wanted in entry.title.lower()]
+    pages = max(1, -(-len(found) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    return templates.TemplateResponse(request, "sources.html", {
+        "shown": found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], "found": len(found), "q": q, "page": page,
+        "pages": pages, "skipped": r.manifest.skipped, "note": note, "formats": sorted(CONVERTERS),
+        "max_bytes": r.settings.sources.max_file_bytes, "file_format": file_format,
+        "index": index_info(r, request.app.state.indexing)})
+
+
+@router.post("/sources")
+def sources_upload(request: Request, files: Annotated[list[UploadFile], File()]):
+    """The upload form posted without JavaScript: save the files, then show the sources page."""
+    saved, refused = add_files(request.app, [f for f in files if f.filename])
+    note = "; ".join([f"Added {s.id}: it is being indexed" for s in saved] + [r.detail for r in refused])
+    return RedirectResponse(f"/sources?{urlencode({'note': note or 'No file was chosen.'})}", status_code=303)
+
+
+@router.get("/sources/delete")
+def delete_confirmation(request: Request, r: AppRetriever, id: str):
+    """Asks whether to delete a document, with a form that does (works without JavaScript)."""
+    try:
+        document = r.document(id)
+    except KeyError:
+        return templates.TemplateResponse(request, "error.html", {
+            "message": "There is no such document in the index.", "index": index_info(r, request.app.state.indexing)},
+            status_code=404)
+    return templates.TemplateResponse(request, "delete.html", {
+        "document": document, "index": index_info(r, request.app.state.indexing)})
+
+
+@router.post("/sources/delete")
+def delete_confirmed(request: Request, id: Annotated[str, Form()]):
+    """Deletes a document's file from the seeds folder; it leaves the index in a moment."""
+    delete_document(seeds_of(request.app), id)
+    changed(request.app)
+    return RedirectResponse(f"/sources?{urlencode({'note': f'Deleted {id}.'})}", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/", wrong: bool = False):
+    """Asks for the server's access token (once: a cookie keeps it)."""
+    return templates.TemplateResponse(request, "login.html", {"next": guard.safe_next(next), "wrong": wrong},
+                                      status_code=401 if wrong else 200)
+
+
+@router.post("/login")
+def login(request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):
+    """Checks the token; sets it as an HttpOnly, SameSite=Strict cookie and goes on to `next`."""
+    target = guard.safe_next(next)
+    expected = request.app.state.token
+    if not expected:
+        return RedirectResponse(target, status_code=303)
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        return RedirectResponse(f"/login?{urlencode({'next': target, 'wrong': 'true'})}", status_code=303)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(guard.COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=30 * 24 * 3600)
+    return response
 
 
 @router.get("/docs")

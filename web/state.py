@@ -6,13 +6,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import humanize
 from fastapi import Depends, FastAPI, Request
 
-from qa import IndexUnavailable, Retriever
+from qa import IndexUnavailable, QAError, Retriever, SeedsNotFound, build_index
 from qa.build import Progress
+from qa.store import FileStore
+from web.conversation import message
 
 
 class IndexBuilding(IndexUnavailable):
@@ -38,10 +41,11 @@ class Indexing:
 
 
 def open_retriever(app: FastAPI) -> Retriever:
-    """The app's Retriever, opened on first use (once per process); `IndexBuilding` while the
-    first build runs, `IndexUnavailable` if it failed or the index cannot be opened."""
+    """The app's Retriever, opened on first use (once per process; an earlier version while a
+    build runs); `IndexBuilding` while the first build runs, `IndexUnavailable` if it failed or
+    the index cannot be opened."""
     state = app.state
-    if state.retriever is None and state.indexing.running:
+    if state.retriever is None and state.indexing.running and not FileStore(state.index_dir, state.settings).live_version():
         raise IndexBuilding(state.indexing.progress)
     if state.retriever is None and state.indexing.error:
         raise IndexUnavailable(f"the sources could not be indexed: {state.indexing.error}")
@@ -75,6 +79,7 @@ class IndexInfo:
     chunks: int
     sources: list[tuple[str, str]]  # (document id, title), by id
     updating: str = ""              # what a rebuild running now is doing
+    skipped: int = 0                # files the last build skipped
 
     @property
     def documents(self) -> int:
@@ -101,7 +106,7 @@ def index_info(r: Retriever, indexing: Indexing) -> IndexInfo:
     progress = indexing.progress if indexing.running else None
     return IndexInfo(version=manifest.version, built_at=manifest.built_at, chunks=manifest.chunks,
                      sources=sorted((doc_id, entry.title) for doc_id, entry in manifest.documents.items()),
-                     updating=progress.describe() if progress else "")
+                     updating=progress.describe() if progress else "", skipped=len(manifest.skipped))
 
 
 def new_state(app: FastAPI) -> None:
@@ -109,3 +114,36 @@ def new_state(app: FastAPI) -> None:
     app.state.retriever = None
     app.state.open_lock = threading.Lock()
     app.state.indexing = Indexing()
+
+
+def seeds_of(app: FastAPI) -> Path:
+    """The app's seeds folder; `SeedsNotFound` for an app serving an index alone."""
+    if app.state.seeds_dir is None:
+        raise SeedsNotFound("this server has no seeds folder to change")
+    return app.state.seeds_dir
+
+
+def changed(app: FastAPI) -> None:
+    """The seeds folder changed: without a watcher to notice, rebuild in the background now."""
+    if not app.state.watching:
+        threading.Thread(target=rebuild, args=(app,), name="qa-rebuild", daemon=True).start()
+
+
+def rebuild(app: FastAPI) -> None:
+    """Build the index of the app's seeds now and swap it in; a failure is kept for the pages to show."""
+    state = app.state
+    indexing: Indexing = state.indexing
+    indexing.progress, indexing.running = None, True
+    try:
+        stats = build_index(state.seeds_dir, state.index_dir, progress=False, settings=state.settings,
+                            encoder=state.encoder, analyser=state.analyser, on_progress=indexing.report)
+        indexing.error = ""
+        print(f"qa serve: {stats.summary()}: {stats.documents} documents, {stats.chunks} chunks "
+              f"({stats.version})", flush=True)
+    except QAError as error:
+        indexing.error = message(error)
+        print(f"qa serve: indexing failed: {indexing.error}", flush=True)
+    finally:
+        indexing.running = False
+    if state.retriever is not None:
+        state.retriever.refresh()

@@ -121,7 +121,7 @@ class FileStore:
         new_segment = make_segment(parts, vocabulary, dimension) if parts or not kept_segments else None
         log.info("writing index version of %d documents", len(plan.kept) + len(fresh))
         return self.write_version(previous, fingerprint, plan.kept, parts, new_segment, kept_segments,
-                                  last_build)
+                                  last_build, plan.skipped)
 
     def needs_merge(self, previous: Manifest, kept: dict[str, DocumentEntry], adds_segment: bool) -> bool:
         """Whether the kept segments (plus a new one) should be merged into one."""
@@ -132,7 +132,7 @@ class FileStore:
 
     def write_version(self, previous: Manifest | None, fingerprint: dict, kept: dict[str, DocumentEntry],
                       parts: list[Part], new_segment: segment.Segment | None, kept_segments: list[str],
-                      last_build: dict) -> Manifest:
+                      last_build: dict, skipped: list[str]) -> Manifest:
         """Stage a version of the kept segments plus `new_segment`, rename it into place, switch CURRENT."""
         self.index_dir.mkdir(parents=True, exist_ok=True)
         live = layout.current_version(self.index_dir)
@@ -153,7 +153,7 @@ class FileStore:
                 documents.update({p.document.id: DocumentEntry(**{**p.entry.__dict__, "segment": segment_name})
                                   for p in parts})
             manifest = Manifest(name, fingerprint, datetime.now(UTC).isoformat(timespec="seconds"),
-                                segments, dict(sorted(documents.items())), last_build)
+                                segments, dict(sorted(documents.items())), last_build, skipped)
             layout.write_json(staging / MANIFEST_FILE, manifest.to_json())  # last: marks a complete version
             layout.fsync_tree(staging, only=[MANIFEST_FILE])
             staging.rename(self.index_dir / name)
@@ -204,7 +204,8 @@ class FileStore:
 def part_of(prepared: Prepared) -> Part:
     source = prepared.source
     entry = DocumentEntry(source.document.sha256, source.document.title, source.size, source.mtime_ns,
-                          "", len(prepared.chunks), len(prepared.sentences))
+                          "", len(prepared.chunks), len(prepared.sentences),
+                          datetime.now(UTC).isoformat(timespec="seconds"))
     return Part(source.document, entry, prepared.chunks, prepared.sentences, prepared.tokens,
                 prepared.chunk_vectors, prepared.sentence_vectors)
 

@@ -15,7 +15,8 @@ from qa.settings import Settings
 
 @dataclass(frozen=True)
 class DocumentEntry:
-    """One indexed document: its file's hash, size and mtime, and the segment that holds it."""
+    """One indexed document: its file's hash, size and mtime, the segment that holds it, and
+    when that version of it was indexed (ISO 8601, UTC)."""
 
     sha256: str
     title: str
@@ -24,6 +25,7 @@ class DocumentEntry:
     segment: str
     chunks: int
     sentences: int
+    indexed_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ class SegmentEntry:
 
 @dataclass(frozen=True)
 class Manifest:
-    """One version: the fingerprint it was built with, its segments and its documents."""
+    """One version: the fingerprint it was built with, its segments and its documents, and the
+    files its build skipped, each with the reason."""
 
     version: str
     fingerprint: dict[str, Any]
@@ -45,6 +48,7 @@ class Manifest:
     segments: dict[str, SegmentEntry]
     documents: dict[str, DocumentEntry]
     last_build: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def chunks(self) -> int:
@@ -69,6 +73,7 @@ class Manifest:
             segments={name: SegmentEntry(**entry) for name, entry in data["segments"].items()},
             documents={doc_id: DocumentEntry(**entry) for doc_id, entry in data["documents"].items()},
             last_build=dict(data.get("last_build", {})),
+            skipped=[str(reason) for reason in data.get("skipped", [])],
         )
 
 

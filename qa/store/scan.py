@@ -54,7 +54,9 @@ class Plan:
 
     @property
     def changes_nothing(self) -> bool:
-        return self.previous is not None and not self.new and not self.removed
+        """Whether the live version already says all this plan would (its skipped files too)."""
+        return (self.previous is not None and not self.new and not self.removed
+                and self.skipped == self.previous.skipped)
 
 
 def scan(seeds_dir: Path, previous: Manifest | None, full_rebuild: str, settings: SourceSettings,
