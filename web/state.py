@@ -45,7 +45,8 @@ def open_retriever(app: FastAPI) -> Retriever:
     build runs); `IndexBuilding` while the first build runs, `IndexUnavailable` if it failed or
     the index cannot be opened."""
     state = app.state
-    if state.retriever is None and state.indexing.running and not FileStore(state.index_dir, state.settings).live_version():
+    first_build = state.indexing.running and not FileStore(state.index_dir, state.settings).live_version()
+    if state.retriever is None and first_build:
         raise IndexBuilding(state.indexing.progress)
     if state.retriever is None and state.indexing.error:
         raise IndexUnavailable(f"the sources could not be indexed: {state.indexing.error}")
