@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
@@ -377,3 +379,40 @@ def test_keys_focus_clear_and_recall_the_question(browser, base_url):
     assert box.get_attribute("value") == MIAMI
     box.send_keys(Keys.ESCAPE)
     assert box.get_attribute("value") == ""
+
+
+@pytest.fixture(scope="module")
+def library_url(index_dir, seeds_dir, tmp_path_factory):
+    """A watching server over copies of the seeds and the index, which its tests change."""
+    work = tmp_path_factory.mktemp("library")
+    shutil.copytree(seeds_dir, work / "seeds")
+    shutil.copytree(index_dir, work / "index")
+    app = create_app(work / "index", work / "seeds", watch=True)
+    open_retriever(app)
+    with running(app) as url:
+        yield url
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_files_added_in_the_page_become_answerable_and_a_deleted_one_goes(browser, library_url, tmp_path, size):
+    browser.set_window_size(*size)
+    try:
+        year = {1280: 1998, 390: 2003}[size[0]]
+        note = tmp_path / f"lighthouse-{size[0]}.txt"
+        note.write_text(f"Lighthouse log {size[0]}\nThe lighthouse keeper Ada Quayle retired in {year}.\n")
+        browser.get(library_url + "/sources")
+        browser.find_element(By.ID, "files").send_keys(str(note))
+        done = (By.XPATH, f"//ul[@id='uploads']/li[contains(., 'lighthouse-{size[0]}.txt: indexed, answerable now')]")
+        WebDriverWait(browser, 90).until(seen.presence_of_element_located(done))
+        screenshot(browser, f"sources-{'phone' if size[0] < 500 else 'desktop'}.png")
+        browser.get(library_url + "/")
+        turn = ask(browser, f"When did the lighthouse keeper retire? ({size[0]})")
+        assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == str(year)
+        browser.get(library_url + "/sources?" + urlencode({"q": f"Lighthouse log {size[0]}"}))
+        browser.find_element(By.CSS_SELECTOR, f'a.delete[data-id="lighthouse-{size[0]}.txt"]').click()
+        browser.switch_to.alert.accept()
+        WebDriverWait(browser, WAIT).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "a.delete"))
+        WebDriverWait(browser, 60).until(
+            lambda d: httpx.get(f"{library_url}/api/documents/lighthouse-{size[0]}.txt").status_code == 404)
+    finally:
+        browser.set_window_size(1280, 800)

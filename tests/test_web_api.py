@@ -219,16 +219,17 @@ def test_unknown_or_escaping_document_ids_are_404_and_read_no_file(client, doc_i
         assert "[project]" not in response.text and "root:" not in response.text
 
 
-def test_chat_page_renders_the_conversation_without_javascript(client):
+def test_a_link_asks_a_follow_up_in_the_light_of_earlier_questions(client):
     page = client.get("/", params={"q": FOLLOW_UP, "h": MIAMI}).text
-    assert "<mark>Miami</mark>" in page and "<mark>Steve Witkoff and Jared Kushner</mark>" in page
+    assert "<mark>Steve Witkoff and Jared Kushner</mark>" in page
     assert "Read as: <span>Who represented the US? (envoys meet)</span>" in page
-    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page)
-    assert hidden == [MIAMI, FOLLOW_UP]
+    assert "<mark>Miami</mark>" not in page and "not-replayed" in page  # a link carries no answers
+    assert carried(page)[0] == [MIAMI, FOLLOW_UP]
 
 
 def test_posting_the_form_adds_a_turn(client):
-    page = client.post("/", data={"q": "Who is the Kremlin spokesman?", "h": [MIAMI]}).text
+    questions, tokens = carried(client.post("/", data={"q": MIAMI}).text)
+    page = client.post("/", data={"q": "Who is the Kremlin spokesman?", "h": questions, "t": tokens}).text
     assert page.index("<mark>Miami</mark>") < page.index("<mark>Dmitry Peskov</mark>")
 
 
@@ -239,13 +240,13 @@ def test_chat_page_says_the_sources_dont_say(client):
 
 
 def test_chat_page_shows_a_bad_question_inline_with_422(client):
-    response = client.post("/", data={"q": "x" * 2001, "h": [MIAMI]})
+    questions, tokens = carried(client.post("/", data={"q": MIAMI}).text)
+    response = client.post("/", data={"q": "x" * 2001, "h": questions, "t": tokens})
     assert response.status_code == 422
     turns = conversation(response.text)
     assert turns.count('<article class="turn"') == 2 and "<mark>Miami</mark>" in turns
     assert 'role="alert">The question is 2001 characters long; the limit is 2000</p>' in turns
-    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', response.text)
-    assert hidden == [MIAMI]  # the refused question is not carried on
+    assert carried(response.text)[0] == [MIAMI]  # the refused question is not carried on
 
 
 def test_chat_page_says_what_is_indexed(client, index_dir, retriever):
@@ -301,28 +302,56 @@ def test_the_server_never_writes_to_the_seeds_folder(client, seeds_dir):
     assert {p.name: p.stat().st_mtime_ns for p in seeds_dir.iterdir()} == before
 
 
+def carried(page: str) -> tuple[list[str], list[str]]:
+    """The earlier questions and their signed turns a chat page's plain form carries."""
+    return (re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page),
+            re.findall(r'<input type="hidden" name="t" value="([^"]*)">', page))
+
+
+def test_a_plain_form_conversation_shows_earlier_answers_without_answering_them_again(client, monkeypatch):
+    first = client.post("/", data={"q": MIAMI}).text
+    questions, tokens = carried(first)
+    assert questions == [MIAMI] and len(tokens) == 1
+    answered = []
+    retriever = client.app.state.retriever
+    original = retriever.answer
+    monkeypatch.setattr(retriever, "answer", lambda *a, **k: answered.append(a[0]) or original(*a, **k))
+    second = client.post("/", data={"q": FOLLOW_UP, "h": questions, "t": tokens}).text
+    assert answered == [FOLLOW_UP]  # one request, one answer: the earlier turn came from its token
+    turns = re.findall(r'<article class="turn".*?</article>', conversation(second), re.S)
+    assert len(turns) == 2 and "<mark>Miami</mark>" in turns[0]
+    assert "<mark>Steve Witkoff and Jared Kushner</mark>" in turns[1]  # the follow-up read the earlier answer
+    assert carried(second)[0] == [MIAMI, FOLLOW_UP]
+
+
+def test_a_forged_or_mismatched_turn_token_shows_the_question_alone(client):
+    questions, tokens = carried(client.post("/", data={"q": MIAMI}).text)
+    forged = tokens[0][:-3] + ("abc" if not tokens[0].endswith("abc") else "xyz")
+    for h, t in (([MIAMI], [forged]), (["Who is the Kremlin spokesman?"], tokens)):
+        page = client.post("/", data={"q": "Who is the Kremlin spokesman?", "h": h, "t": t}).text
+        turns = re.findall(r'<article class="turn".*?</article>', conversation(page), re.S)
+        assert "not-replayed" in turns[0] and "<mark>Miami</mark>" not in turns[0]
+
+
 def test_a_long_plain_form_conversation_keeps_its_last_ten_questions(client):
     asked = [f"Who is the Kremlin spokesman? ({n})" for n in range(12)]
     page = client.post("/", data={"q": MIAMI, "h": asked}).text
-    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page)
-    assert hidden == asked[3:] + [MIAMI]
+    assert carried(page)[0] == asked[3:] + [MIAMI]
     turns = conversation(page)
     assert turns.count('<article class="turn"') == 11  # ten earlier turns and the new one
-    assert turns.count('<blockquote class="sentence">') == 11 and "not-replayed" not in turns
 
 
-def test_long_earlier_questions_are_not_all_answered_again(client):
+def test_long_earlier_questions_are_not_answered_again(client):
     long = [(f"{n}: where did the US and Russian envoys meet, and who spoke for the Kremlin? " * 30)[:2000]
             for n in range(10)]
     page = client.post("/", data={"q": "Who is the Kremlin spokesman?", "h": long})
     assert page.status_code == 200
     turns = re.findall(r'<article class="turn".*?</article>', conversation(page.text), re.S)
     assert len(turns) == 11
-    assert ["not-replayed" in turn for turn in turns] == [True] * 9 + [False, False]
+    assert ["not-replayed" in turn for turn in turns] == [True] * 10 + [False]
     assert '<span class="asked">0: where did the US' in turns[0]
     assert "<mark>Dmitry Peskov</mark>" in turns[-1]
-    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page.text)
-    assert hidden == long[1:] + ["Who is the Kremlin spokesman?"]
+    assert carried(page.text)[0] == [question.strip() for question in long[1:]] + ["Who is the Kremlin spokesman?"]
 
 
 def test_the_app_answers_with_the_settings_it_is_given(index_dir, seeds_dir):

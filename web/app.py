@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from itsdangerous import URLSafeSerializer
 
 from qa import QAError, Settings
 from qa.embedding import Encoder
@@ -62,6 +64,7 @@ def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "
         return refused or await call_next(request)
 
     app.state.token = token
+    app.state.signer = URLSafeSerializer(token or secrets.token_hex(32), salt="qa-turn")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)

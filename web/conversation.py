@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from itsdangerous import BadSignature, URLSafeSerializer
+
 from qa import Answer, Passage, QAError, Retriever
 from qa.answering import Conflict, cue
 from qa.settings import DEFAULT
@@ -24,8 +26,8 @@ class Turn:
     """One question and what the sources say.
 
     Exactly one of these holds: `answer` is set; `error` is set (the question could not be
-    asked, `status` is the error's HTTP status); or neither, for an earlier turn that was
-    not answered again (see `replay`).
+    asked, `status` is the error's HTTP status); or neither, for an earlier turn that is not
+    shown again (see `earlier_turns`).
     """
 
     question: str
@@ -83,7 +85,8 @@ def answer_turn(r: Retriever, question: str, history: Sequence[str | tuple[str, 
     return answered(question, r.answer(question, history=history, scope=scope), r.settings.answering.likely_confidence)
 
 
-def ask(r: Retriever, question: str, history: Sequence[str], scope: Sequence[str] | None = None) -> Turn:
+def ask(r: Retriever, question: str, history: Sequence[str | tuple[str, str]],
+        scope: Sequence[str] | None = None) -> Turn:
     """`answer_turn`, but an error becomes a turn that shows its message."""
     try:
         return answer_turn(r, question, history, scope)
@@ -91,16 +94,51 @@ def ask(r: Retriever, question: str, history: Sequence[str], scope: Sequence[str
         return refused(question, error)
 
 
-def replay(r: Retriever, asked: Sequence[str], budget: int, scope: Sequence[str] | None = None) -> list[Turn]:
-    """The turns of a conversation whose questions are `asked`, oldest first.
+def seal(turn: Turn, r: Retriever, signer: URLSafeSerializer) -> str:
+    """A signed token of an answered turn: the plain chat form carries it, so the next page
+    shows the turn again from the index's text without answering it again."""
+    a = turn.answer
+    assert a is not None, "only answered turns are sealed"
+    fields: dict = {"q": turn.question, "r": a.resolved, "f": a.found}
+    if a.found and a.doc_id is not None:
+        fields.update(d=a.doc_id, s=a.start, e=a.end, ss=a.sentence_start, se=a.sentence_end,
+                      c=round(a.confidence, 4), h=r.document(a.doc_id).sha256)
+    return signer.dumps(fields)
 
-    Each one is answered again, newest first, while the questions answered again total at
-    most `budget` characters; older ones show the question alone. Answering a question
-    costs about its length (the model reads up to 256 word pieces of it), so a page of
-    long earlier questions costs at most about one `budget`-long question more.
-    """
-    turns, spent = [], 0
-    for n in reversed(range(len(asked))):
-        spent += len(asked[n].strip())
-        turns.append(ask(r, asked[n], asked[:n], scope) if spent <= budget else Turn(question=asked[n].strip()))
-    return turns[::-1]
+
+def reopen(token: str, r: Retriever, signer: URLSafeSerializer) -> Turn | None:
+    """The turn a `seal` token holds, read from the index as it is now; None when the token is
+    not ours, or its document has changed or gone since."""
+    try:
+        fields = signer.loads(token)
+    except BadSignature:
+        return None
+    if not fields["f"]:
+        return answered(fields["q"], Answer(found=False, resolved=fields["r"]), r.settings.answering.likely_confidence)
+    try:
+        document = r.document(fields["d"])
+    except KeyError:
+        return None
+    if document.sha256 != fields["h"]:
+        return None
+    answer = Answer(found=True, text=document.text[fields["s"]:fields["e"]], doc_id=document.id, title=document.title,
+                    start=fields["s"], end=fields["e"], sentence=document.text[fields["ss"]:fields["se"]],
+                    sentence_start=fields["ss"], sentence_end=fields["se"], confidence=fields["c"],
+                    resolved=fields["r"])
+    return answered(fields["q"], answer, r.settings.answering.likely_confidence)
+
+
+def earlier_turns(r: Retriever, asked: Sequence[str], tokens: Sequence[str], signer: URLSafeSerializer) -> list[Turn]:
+    """The earlier turns of a plain-form conversation, oldest first: each shown from its token
+    when it carries a valid one for the same question, else as the question alone. Nothing is
+    answered again, so a page costs at most the one answer it asks for."""
+    turns = []
+    for n, question in enumerate(asked):
+        turn = reopen(tokens[n], r, signer) if n < len(tokens) and len(tokens) == len(asked) else None
+        turns.append(turn if turn and turn.question == question.strip() else Turn(question=question.strip()))
+    return turns
+
+
+def history_of(turns: Sequence[Turn]) -> list[str | tuple[str, str]]:
+    """What follow-ups are read against: each earlier question, with its answer when shown."""
+    return [(t.question, t.answer.text) if t.answer and t.answer.found else t.question for t in turns]

@@ -17,7 +17,7 @@ from qa import QAError, Retriever
 from qa.sources import CONVERTERS
 from web import guard
 from web.api import add_files
-from web.conversation import Turn, answer_turn, ask, document_link, refused, replay
+from web.conversation import Turn, answer_turn, ask, document_link, earlier_turns, history_of, refused, seal
 from web.highlight import marked
 from web.library import delete_document, file_format
 from web.state import AppRetriever, changed, index_info, open_retriever, seeds_of
@@ -30,23 +30,23 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 UNREACHABLE = "The server could not be reached. Try again."
 
 
-def chat_page(request: Request, r: Retriever, question: str | None, asked: list[str], scope: list[str]):
-    """The conversation so far (`asked`, replayed) plus the answer to `question`, if any, asked
-    of the documents in `scope` (all without one)."""
+def chat_page(request: Request, r: Retriever, question: str | None, asked: list[str], tokens: list[str],
+              scope: list[str]):
+    """The conversation so far (`asked`, shown from their `tokens`) plus the answer to
+    `question`, if any, asked of the documents in `scope` (all without one)."""
     settings = r.settings.answering
-    asked = asked[-settings.max_history:]
-    # Earlier turns are answered again to be shown; at most one longest question's worth of them.
-    turns = replay(r, asked, settings.max_question_chars, scope)
+    signer = request.app.state.signer
+    keep = len(asked) - settings.max_history
+    turns = earlier_turns(r, asked, tokens, signer)[max(0, keep):]
     status = 200
     if question is not None:
-        turn = ask(r, question, asked, scope)
+        turn = ask(r, question, history_of(turns), scope)
         turns.append(turn)
         status = turn.status
-        if not turn.error:
-            asked = (asked + [turn.question])[-settings.max_history:]
+    carried = [(t.question, seal(t, r, signer) if t.answer else "") for t in turns if not t.error]
     return templates.TemplateResponse(request, "chat.html", {
-        "turns": turns, "asked": asked, "max_history": settings.max_history, "scope": scope,
-        "index": index_info(r, request.app.state.indexing),
+        "turns": turns, "carried": carried[-settings.max_history:], "max_history": settings.max_history,
+        "scope": scope, "index": index_info(r, request.app.state.indexing),
         "pending_turn": Turn(question=""), "failed_turn": Turn(question="", error=UNREACHABLE)},
         status_code=status)
 
@@ -54,15 +54,18 @@ def chat_page(request: Request, r: Retriever, question: str | None, asked: list[
 @router.get("/")
 def chat(request: Request, r: AppRetriever, q: str | None = None, h: Annotated[list[str] | None, Query()] = None,
          s: Annotated[list[str] | None, Query()] = None):
-    """The chat page; `?q=` asks a question, `h` carries the earlier questions, `s` the scope."""
-    return chat_page(request, r, q, h or [], s or [])
+    """The chat page; `?q=` asks a question, `h` carries the earlier questions (shown as
+    questions: a link carries no answers), `s` the scope."""
+    return chat_page(request, r, q, h or [], [], s or [])
 
 
 @router.post("/")
 def chat_form(request: Request, r: AppRetriever, q: Annotated[str, Form()] = "",
-              h: Annotated[list[str] | None, Form()] = None, s: Annotated[list[str] | None, Form()] = None):
-    """The chat form posted without JavaScript: the same page, one turn longer."""
-    return chat_page(request, r, q, h or [], s or [])
+              h: Annotated[list[str] | None, Form()] = None, t: Annotated[list[str] | None, Form()] = None,
+              s: Annotated[list[str] | None, Form()] = None):
+    """The chat form posted without JavaScript: the same page, one turn longer; `t` are the
+    signed earlier turns the previous page gave it."""
+    return chat_page(request, r, q, h or [], t or [], s or [])
 
 
 @router.post("/turn")
