@@ -1,10 +1,13 @@
 """Load run: `qa serve` on loopback, then concurrent clients hit GET /api/ask for a fixed time.
 
-    python -m bench.load [--clients 1 50] [--seconds 20] [--think 0 1]
+    python -m bench.load [--clients 1 50] [--seconds 20] [--think 0 1] [--abuser]
 
 Each client asks, waits for the answer, waits `--think` seconds (0: at once, a
 closed loop that saturates the server; 1: a person reading the answer) and asks
 again. Prints requests per second, p50 / p99 latency and errors as a markdown table.
+With `--abuser`, each run is repeated with one more client beside the others that
+posts the chat form without pause, with a 2,000-character question and ten
+2,000-character earlier questions; the table gives the ordinary clients' figures.
 The server runs in a subprocess on 127.0.0.1 and a free port; it stops at the end.
 """
 
@@ -62,9 +65,23 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen:
     raise SystemExit("the server did not come up")
 
 
-async def load(base_url: str, clients: int, seconds: float, think: float) -> tuple[list[float], Counter]:
+LONG = ("Where did the US and Russian envoys meet, and who spoke for the Kremlin afterwards? " * 30)[:2000]
+
+
+async def abuse(http: httpx.AsyncClient, stop: float) -> None:
+    """Post the chat form as fast as answers come, with the longest question and history allowed."""
+    while time.perf_counter() < stop:
+        try:
+            await http.post("/", data={"q": LONG, "h": [LONG] * 10})
+        except httpx.HTTPError:
+            pass
+
+
+async def load(base_url: str, clients: int, seconds: float, think: float,
+               abuser: bool = False) -> tuple[list[float], Counter]:
     """`clients` concurrent loops over QUESTIONS for `seconds`, pausing `think` seconds
-    after each answer; latencies (s) and the errors by kind."""
+    after each answer (and, with `abuser`, the abusive client beside them); the ordinary
+    clients' latencies (s) and errors by kind."""
     latencies: list[float] = []
     errors: Counter = Counter()
     stop = time.perf_counter() + seconds
@@ -86,7 +103,7 @@ async def load(base_url: str, clients: int, seconds: float, think: float) -> tup
 
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
         await asyncio.gather(*(client(itertools.islice(itertools.cycle(QUESTIONS), n, None))
-                               for n in range(clients)))
+                               for n in range(clients)), *([abuse(http, stop)] if abuser else []))
     return latencies, errors
 
 
@@ -95,9 +112,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def row(clients: int, think: float, seconds: float, latencies: list[float], errors: Counter) -> str:
+def row(clients: int, think: float, seconds: float, latencies: list[float], errors: Counter, abuser: bool) -> str:
     kinds = ", ".join(f"{count} {kind}" for kind, count in errors.items())
-    return (f"| {clients} | {think:g} s | {seconds:.0f} s | {len(latencies) + errors.total()} "
+    return (f"| {clients} | {think:g} s | {'yes' if abuser else 'no'} | {seconds:.0f} s | "
+            f"{len(latencies) + errors.total()} "
             f"| {len(latencies) / seconds:.0f} | "
             f"{percentile(latencies, 0.5) * 1000:.1f} ms | {percentile(latencies, 0.99) * 1000:.1f} ms | "
             f"{errors.total()}{f' ({kinds})' if kinds else ''} |")
@@ -109,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20, help="length of each run")
     parser.add_argument("--think", type=float, nargs="+", default=[0, 1],
                         help="seconds each client waits between answer and next question")
+    parser.add_argument("--abuser", action="store_true", help="repeat each run with the abusive client beside")
     args = parser.parse_args(argv)
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="qa-load-") as index_dir:
@@ -117,15 +136,16 @@ def main(argv: list[str] | None = None) -> int:
             rows = []
             for think in args.think:
                 for clients in args.clients:
-                    latencies, errors = asyncio.run(
-                        load(f"http://127.0.0.1:{port}", clients, args.seconds, think))
-                    rows.append(row(clients, think, args.seconds, latencies, errors))
+                    for abuser in (False, True) if args.abuser else (False,):
+                        latencies, errors = asyncio.run(
+                            load(f"http://127.0.0.1:{port}", clients, args.seconds, think, abuser))
+                        rows.append(row(clients, think, args.seconds, latencies, errors, abuser))
         finally:
             server.terminate()
             server.wait()
     print(f"GET /api/ask on 127.0.0.1, {len(QUESTIONS)} seed questions, {os.cpu_count()} CPUs\n")
-    print("| clients | think time | run | requests | req/s | p50 | p99 | errors |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| clients | think time | abusive client beside | run | requests | req/s | p50 | p99 | errors |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
 
