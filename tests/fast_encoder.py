@@ -4,6 +4,7 @@ each word of a text hashes to one of 64 dimensions, so texts that share words ar
 from __future__ import annotations
 
 import re
+import threading
 import zlib
 
 import numpy as np
@@ -38,3 +39,18 @@ class WordAnalyser:
         table["start"] = [start + m.start() for m in words]
         table["end"] = [start + m.end() for m in words]
         return table
+
+
+class GatedEncoder(WordHashEncoder):
+    """The stand-in encoder, holding the build's batches (several texts; a question is one) until
+    the test opens the gate."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+
+    def encode(self, texts):
+        if len(texts) > 1:
+            self.waiting.set()
+            assert self.gate.wait(30), "the test never opened the gate"
+        return super().encode(texts)

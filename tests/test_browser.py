@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from fast_encoder import GatedEncoder, WordAnalyser
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
@@ -416,3 +417,46 @@ def test_files_added_in_the_page_become_answerable_and_a_deleted_one_goes(browse
             lambda d: httpx.get(f"{library_url}/api/documents/lighthouse-{size[0]}.txt").status_code == 404)
     finally:
         browser.set_window_size(1280, 800)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_while_the_first_build_runs_the_page_shows_progress_then_turns_into_the_chat(browser, tmp_path, size):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "harbour.txt").write_text("The harbour authority approved a new pier in March.\n")
+    gated = GatedEncoder()
+    app = create_app(tmp_path / "index", seeds, build=True, encoder=gated, analyser=WordAnalyser())
+    browser.set_window_size(*size)
+    try:
+        with running(app) as url:
+            assert gated.waiting.wait(WAIT)
+            browser.get(url + "/")
+            assert browser.find_element(By.TAG_NAME, "h1").text == "Indexing the sources"
+            assert "embedding 0 of" in browser.find_element(By.CSS_SELECTOR, ".building").text
+            assert browser.find_element(By.TAG_NAME, "progress").is_displayed()
+            gated.gate.set()
+            WebDriverWait(browser, WAIT).until(seen.presence_of_element_located((By.ID, "q")))  # it reloaded itself
+            assert "1 document" in browser.find_element(By.CSS_SELECTOR, ".sources").text
+    finally:
+        gated.gate.set()
+        browser.set_window_size(1280, 800)
+
+
+def test_a_shared_server_asks_for_its_token_once(tmp_path_factory, index_dir, seeds_dir):
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile-token"))
+    app = create_app(index_dir, seeds_dir, token="open sesame")
+    open_retriever(app)
+    try:
+        with running(app) as url:
+            driver.get(url + "/sources")
+            assert "/login" in driver.current_url
+            driver.find_element(By.ID, "token").send_keys("wrong", Keys.ENTER)
+            assert "That is not the token" in driver.find_element(By.CSS_SELECTOR, ".error").text
+            driver.find_element(By.ID, "token").send_keys("open sesame", Keys.ENTER)
+            WebDriverWait(driver, WAIT).until(lambda d: d.current_url.endswith("/sources"))
+            assert driver.execute_script("return document.cookie") == ""  # HttpOnly: no script can read it
+            driver.get(url + "/")
+            turn = ask(driver, MIAMI)
+            assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Miami"
+    finally:
+        driver.quit()
