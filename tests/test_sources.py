@@ -47,31 +47,32 @@ def test_markdown_heading_gives_the_title_and_loses_its_marker():
 
 
 @pytest.mark.parametrize("data, reason", [
-    (b"caf\xe9 au lait \xff\xfe", "not UTF-8"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    (b"  \n\n ", "no text"),
+    (b"\xff\xfeB\x00a\x00\x00\xd8", "not valid utf-16"),        # a UTF-16 BOM, then a broken surrogate
+    (b"\x81X\xdc\xada\x91\xfb\xed\x950\xa2\xbcaa6\x8a<\xf2'*", "cannot be decoded"),
+    (b"  \n\n ", "empty"),
 ])
 def test_unusable_bytes_raise_a_source_error_that_says_why(data, reason):
     with pytest.raises(SourceError, match=reason):
         parse_document(data, "bad.txt", "seeds/bad.txt")
 
 
-def test_unreadable_files_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
+def test_unusable_files_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
     (tmp_path / "good.txt").write_text("Good news\n\nThe harbour reopened in May.")
-    (tmp_path / "latin1.txt").write_bytes(b"Caf\xe9 prices rose.")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     (tmp_path / "empty.md").write_bytes(b"")
-    (tmp_path / "ignored.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "truncated.pdf").write_bytes(b"%PDF-1.4")
     with caplog.at_level(logging.WARNING):
         documents, skipped = load_documents(tmp_path)
     assert [d.id for d in documents] == ["good.txt"]
-    assert len(skipped) == 2
-    assert "latin1.txt" in caplog.text and "empty.md" in caplog.text
+    assert len(skipped) == 3
+    assert all(name in caplog.text for name in ("binary.txt", "empty.md", "truncated.pdf"))
 
 
 def test_clean_text_keeps_one_blank_line_between_paragraphs():
-    title, text, _, _ = clean_blocks([Block("Title\n\n\n\nFirst [cite: 1].\n\n\nSecond \\$3.\nTitle\n")])
-    assert title == "Title"
-    assert text == "Title\n\nFirst.\n\nSecond $3."
+    cleaned = clean_blocks([Block("Title\n\n\n\nFirst [cite: 1].\n\n\nSecond \\$3.\nTitle\n")])
+    assert cleaned.title == "Title"
+    assert cleaned.text == "Title\n\nFirst.\n\nSecond $3."
 
 
 def test_every_sentence_and_chunk_slices_to_its_own_text(seeds_dir):
@@ -110,7 +111,7 @@ def test_format_headings_become_spans_of_the_clean_text():
 def test_a_format_is_one_entry_in_the_converter_table(tmp_path, monkeypatch):
     from qa import sources
 
-    def convert_csv(data: bytes, path: str) -> sources.Converted:
+    def convert_csv(data: bytes, path: str, settings) -> sources.Converted:
         return sources.Converted("", [sources.Block(line.replace(",", " ")) for line in data.decode().splitlines()])
 
     (tmp_path / "table.csv").write_text("Port,Ships\nEastport,12\n")
