@@ -51,10 +51,11 @@ HEADING_RATIO = 1.15                # a line this much larger than the body text
 HEADING_MAX_WORDS = 20              # ... if it is this short
 PAGE_NUMBER = re.compile(r"(?:page\s+)?[-–—]?\s*(?:\d+|[ivxlcdm]+)\s*[-–—]?(?:\s*(?:of|/)\s*\d+)?", re.I)
 DIGITS = re.compile(r"\d+")
+PLACEHOLDER_TITLE = re.compile(r"\s*$|untitled$|microsoft \w+ - ", re.I)  # metadata titles that name nothing
 DOT_LEADER = re.compile(r"[ \t]*(?:[.·…․][ \t]*){4,}")
 RUNS_ON = re.compile(r"[^.!?:;\"'”’)\]]$")   # a paragraph ending so continues on its next box
 SOFT_HYPHENS = ("\xad", "\x02")             # U+00AD; pdfium marks a line-end hyphen as 0x02
-OCR_HINT = "make them searchable with `ocrmypdf --skip-text in.pdf out.pdf`, or index with `qa index --ocr`"
+OCR_HINT = "OCR makes such pages searchable: `ocrmypdf --skip-text in.pdf out.pdf`, or `qa index --ocr`"
 BOX = np.dtype([("page", np.int32), ("x0", np.float32), ("y0", np.float32), ("x1", np.float32),
                 ("y1", np.float32)])
 
@@ -74,13 +75,15 @@ class CharBox:
 @dataclass
 class Line:
     """One line of a page as read: its characters, each with its box (None for spaces the
-    reader inserted), its font size, and its top and bottom."""
+    reader inserted), its font size, its top and bottom, and whether it is an entry of a
+    table of contents (it had a dot leader), which stands alone."""
 
     chars: list[str]
     boxes: list[CharBox | None]
     size: float
     top: float
     bottom: float
+    entry: bool = False
 
     @property
     def text(self) -> str:
@@ -97,11 +100,13 @@ class PageText:
 
 @dataclass
 class Paragraph:
-    """A block in the making: characters and boxes, its page, whether it is a heading, and how
-    it continues the paragraph before it (None when it does not)."""
+    """A block in the making: characters and boxes, its page, whether it is a heading or an
+    entry of a table of contents, and how it continues the paragraph before it (None when it
+    does not)."""
 
     page: int
     heading: bool
+    entry: bool = False
     chars: list[str] = field(default_factory=list)
     boxes: list[CharBox | None] = field(default_factory=list)
     joined: str | None = None
@@ -260,14 +265,14 @@ def extract(data: bytes, path: str) -> Extraction:
             log.info("%s: pdfminer cannot parse it (%s); reading it with pdfium", path, error)
             pages = list(pdfium_pages(document))
     textless = [labels[index] for index, page in enumerate(pages) if not page.boxes and page.has_images]
-    notes = (f"{path}: pages {', '.join(textless)} have no text layer (scanned?); {OCR_HINT}",) if textless else ()
+    pages_text = f"page {textless[0]} has" if len(textless) == 1 else f"pages {', '.join(textless)} have"
+    notes = (f"{path}: {pages_text} no text layer (scanned?); {OCR_HINT}",) if textless else ()
     if not any(page.boxes for page in pages):
         raise SourceError(f"{path}: has no text layer" + (f" (scanned?); {OCR_HINT}" if textless else ""))
     paragraphs = paragraphs_of(pages)
-    headings = ["".join(p.chars).strip() for p in paragraphs if p.heading]
-    if headings:  # the first heading names a PDF better than its metadata ("untitled", "Microsoft Word - ...")
-        title = headings[0]
-    return Extraction(paragraphs, "" if title.lower() == "untitled" else title, labels, notes)
+    if PLACEHOLDER_TITLE.match(title):
+        title = next(("".join(p.chars).strip() for p in paragraphs if p.heading), "")
+    return Extraction(paragraphs, title, labels, notes)
 
 
 def pdfminer_pages(data: bytes) -> Iterator[PageText]:
@@ -346,6 +351,7 @@ def tidy(line: Line) -> Line:
     for match in reversed(list(DOT_LEADER.finditer(line.text))):
         line.chars[match.start():match.end()] = [" "]
         line.boxes[match.start():match.end()] = [None]
+        line.entry = True
     end = len(line.text.rstrip())
     for at in reversed(range(end - 1)):
         if line.chars[at] in SOFT_HYPHENS:
@@ -390,8 +396,8 @@ def paragraphs_of(pages: list[PageText]) -> list[Paragraph]:
                 if id(line) in dropped:
                     continue
                 heading = line.size >= body * HEADING_RATIO and len(line.text.split()) <= HEADING_MAX_WORDS
-                if current is None or current.heading != heading:
-                    current = Paragraph(index, heading)
+                if current is None or current.heading != heading or line.entry or current.entry:
+                    current = Paragraph(index, heading, entry=line.entry)
                     if paragraphs and runs_on(paragraphs[-1], current, line):
                         current.joined = join_text(paragraphs[-1], line)
                     paragraphs.append(current)
@@ -406,7 +412,7 @@ def runs_on(before: Paragraph, after: Paragraph, line: Line) -> bool:
     """Whether a paragraph continues `before`: neither is a heading, `before` does not end a
     sentence and the new line starts in lower case."""
     first = line.text.lstrip()[:1]
-    return (not before.heading and not after.heading and first.islower()
+    return (not (before.heading or after.heading or before.entry or after.entry) and first.islower()
             and bool(RUNS_ON.search("".join(before.chars).rstrip())))
 
 
