@@ -213,3 +213,18 @@ def saved(document) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def simple_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF of one column: each page's lines drawn top to bottom in the body font."""
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=(PAGE_WIDTH, PAGE_HEIGHT))
+    for lines in pages:
+        pdf.setFont("Helvetica", 11)
+        for row, line in enumerate(lines):
+            pdf.drawString(LEFT_X, FIRST_LINE_Y - row * LINE_GAP, line)
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()

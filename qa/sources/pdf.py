@@ -313,7 +313,8 @@ def pdfminer_line(element: LTTextLine, page: int) -> Line:
 
 
 def pdfium_pages(document: pdfium.PdfDocument) -> Iterator[PageText]:
-    """Pages as pdfium reads them: each line its own box, in the order of the page's content."""
+    """Pages as pdfium reads them: lines in the order of the page's content (columns side by
+    side are not told apart), grouped into boxes by the gaps between them."""
     for index in range(len(document)):
         page = document[index]
         textpage = page.get_textpage()
@@ -342,7 +343,20 @@ def pdfium_pages(document: pdfium.PdfDocument) -> Iterator[PageText]:
             line.size = statistics.median(sizes) if sizes else 0.0
             lines.append(tidy(line))
         images = any(item.type == pdfium_c.FPDF_PAGEOBJ_IMAGE for item in page.get_objects())
-        yield PageText([[line] for line in lines if line.text.strip()], images)
+        yield PageText(line_boxes([line for line in lines if line.text.strip()]), images)
+
+
+def line_boxes(lines: list[Line]) -> list[list[Line]]:
+    """Consecutive lines grouped into boxes as pdfminer would: a gap taller than a line, or a
+    jump back up the page, starts a new box."""
+    boxes: list[list[Line]] = []
+    for line in lines:
+        before = boxes[-1][-1] if boxes else None
+        if before is None or line.top > before.top or before.bottom - line.top > before.top - before.bottom:
+            boxes.append([line])
+        else:
+            boxes[-1].append(line)
+    return boxes
 
 
 def tidy(line: Line) -> Line:
