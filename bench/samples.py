@@ -67,10 +67,11 @@ def roman(number: int) -> str:
     return {1: "i", 2: "ii", 3: "iii", 4: "iv"}[number]
 
 
-def report_pdf(pages: int = 3, contents: bool = False, image_page: bool = False, password: str = "") -> bytes:
+def report_pdf(pages: int = 3, contents: bool = False, image_page: bool = False, password: str = "",
+               first: int = 0) -> bytes:
     """A report of `pages` two-column body pages (plus a contents page and an image-only page
     when asked); the first two PDF pages are labelled i, ii, the rest 1, 2, ...; every page has
-    the running header and a "Page n" footer."""
+    the running header and a "Page n" footer. `first` numbers the facts of its first page."""
     from reportlab.pdfgen import canvas
 
     out = io.BytesIO()
@@ -98,7 +99,7 @@ def report_pdf(pages: int = 3, contents: bool = False, image_page: bool = False,
             pdf.setFont("Helvetica-Bold", 18)
             pdf.drawString(LEFT_X, FIRST_LINE_Y + 40, "Harbour history")
         pdf.setFont("Helvetica", 11)
-        left, right = columns(body)
+        left, right = columns(first + body)
         for row in range(max(len(left), len(right))):  # left, right, left, right: not the reading order
             if row < len(left):
                 pdf.drawString(LEFT_X, FIRST_LINE_Y - row * LINE_GAP, left[row])
@@ -156,13 +157,15 @@ def slides(count: int = 3) -> bytes:
     return saved(presentation)
 
 
-def odt_document() -> bytes:
-    """An OpenDocument text: a heading, a paragraph, a list and a table with three columns."""
+def odt_document(paragraphs: int = 1) -> bytes:
+    """An OpenDocument text: a heading, paragraphs, a list and a table with three columns."""
     from odfdo import Document, Header, List, Paragraph, Table
 
     document = Document("text")
     document.body.append(Header(1, "Ferry timetable"))
     document.body.append(Paragraph("The ferry to Westby runs twice a day in summer."))
+    for number in range(1, paragraphs):
+        document.body.append(Paragraph(f"In {1890 + number} the harbour of {town(number)} was rebuilt."))
     document.body.append(List(["Tickets are sold on board.", "Bicycles travel free."]))
     table = Table("Crossings", width=3, height=2)
     for column, (name, value) in enumerate((("Route", "Eastport to Westby"), ("Minutes", "40"),
