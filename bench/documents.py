@@ -56,23 +56,25 @@ def formats(size: int) -> dict[str, bytes]:
     }
 
 
-def extraction_rows(size: int) -> list[tuple[str, int, float]]:
-    """(format, pages, seconds) of converting and cleaning one sample of each format."""
+def extraction_rows(size: int) -> list[tuple[str, int, int, float]]:
+    """(format, pages, characters of clean text, seconds) of converting and cleaning one sample of each format."""
     rows = []
     for name, data in formats(size).items():
         document = parse_document(data, name, name)
         pages = len(document.pages) or max(1, round(len(document.text) / PAGE_CHARS))
-        rows.append((name.rsplit(".", 1)[1], pages, best_seconds(partial(parse_document, data, name, name))))
+        seconds = best_seconds(partial(parse_document, data, name, name))
+        rows.append((name.rsplit(".", 1)[1], pages, len(document.text), seconds))
     return rows
 
 
-def pdf_view_rows(size: int) -> list[tuple[str, int, float]]:
-    """(step, pages, seconds) of what the web view does with a PDF: the page map, one page rendered."""
+def pdf_view_rows(size: int) -> list[tuple[str, int, int, float]]:
+    """The same for what the web view does with a PDF: the page map, and one page rendered."""
     data = samples.report_pdf(size)
     page_map = pdf.pdf_boxes(data)
     boxes = page_map.span(0, 200)
-    return [("pdf page map (pdf_boxes)", size, best_seconds(lambda: pdf.pdf_boxes.__wrapped__(data))),
-            ("pdf page rendered with highlight", 1, best_seconds(lambda: pdf.render_page(data, 0, boxes)))]
+    return [("pdf page map (pdf_boxes)", size, len(page_map.text),
+             best_seconds(lambda: pdf.pdf_boxes.__wrapped__(data))),
+            ("pdf page rendered with highlight", 1, 0, best_seconds(lambda: pdf.render_page(data, 0, boxes)))]
 
 
 def build_folder(files: int, pages: int) -> dict:
@@ -96,10 +98,10 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=3, help="body pages per PDF in the build (default: 3)")
     parser.add_argument("--size", type=int, default=20, help="pages of each extraction sample (default: 20)")
     args = parser.parse_args()
-    print("| format | pages | seconds | pages per second |")
-    print("|---|---|---|---|")
-    for name, pages, seconds in extraction_rows(args.size) + pdf_view_rows(args.size):
-        print(f"| {name} | {pages} | {seconds:.3f} | {pages / seconds:,.0f} |")
+    print("| format | pages | characters | seconds | pages per second |")
+    print("|---|---|---|---|---|")
+    for name, pages, characters, seconds in extraction_rows(args.size) + pdf_view_rows(args.size):
+        print(f"| {name} | {pages} | {characters:,} | {seconds:.3f} | {pages / seconds:,.0f} |")
     build = build_folder(args.pdfs, args.pages)
     print()
     print("| PDFs | pages | sentences | extraction s | build s (all) | embedding s | parsing s |")

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from fast_encoder import WordAnalyser, WordHashEncoder
 from PIL import Image
 
 from bench import samples
+from qa import build_index
 from qa.chunking import chunk_document
 from qa.errors import EmptySource
-from qa.settings import SourceSettings
+from qa.settings import DEFAULT, SourceSettings
 from qa.sources import SourceError, load_documents, parse_document, pdf, sha256_of
 
 PAGES = 3
@@ -140,6 +145,40 @@ def test_ocr_makes_a_scanned_page_searchable(tmp_path):
     document = parse_document(samples.report_pdf(1, image_page=True), "scan.pdf", "scan.pdf", settings)
     assert "ferry timetable" in document.text
     assert list(tmp_path.glob("*.pdf"))
+
+
+FAKE_OCRMYPDF = """#!{python}
+import shutil, sys
+assert sys.argv[1] == "--skip-text", sys.argv
+shutil.copy({output!r}, sys.argv[-1])
+"""
+
+
+@pytest.fixture
+def fake_ocrmypdf(tmp_path, monkeypatch) -> Path:
+    """An `ocrmypdf` on PATH that 'recognises' the scanned page's text: it writes a PDF with it."""
+    output = tmp_path / "recognised.pdf"
+    output.write_bytes(samples.simple_pdf([["A scanned page: the ferry timetable."]]))
+    tool = tmp_path / "bin" / "ocrmypdf"
+    tool.parent.mkdir()
+    tool.write_text(FAKE_OCRMYPDF.format(python=sys.executable, output=str(output)))
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tool.parent}{os.pathsep}{os.environ['PATH']}")
+    return tool
+
+
+def test_with_ocr_on_a_scan_is_indexed_from_ocrmypdfs_output(fake_ocrmypdf, tmp_path):
+    seeds, cache = tmp_path / "seeds", tmp_path / "cache"
+    seeds.mkdir()
+    (seeds / "scan.pdf").write_bytes(samples.report_pdf(0, image_page=True))
+    settings = DEFAULT.replace(sources={"ocr": True, "ocr_cache": str(cache)})
+    stats = build_index(seeds, tmp_path / "index", progress=False, settings=settings,
+                        encoder=WordHashEncoder(), analyser=WordAnalyser())
+    assert stats.documents == 1 and not stats.skipped
+    assert [path.stem for path in cache.glob("*.pdf")] == [sha256_of((seeds / "scan.pdf").read_bytes())]
+    without = build_index(seeds, tmp_path / "index-2", progress=False, encoder=WordHashEncoder(),
+                          analyser=WordAnalyser())
+    assert without.documents == 0 and "has no text layer" in without.skipped[0]
 
 
 def test_pdfium_reads_what_pdfminer_cannot(monkeypatch):

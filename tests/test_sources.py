@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import logging
 
 import pytest
 
 from qa.chunking import chunk_document
-from qa.sources import Block, SourceError, clean_blocks, load_documents, parse_document
+from qa.sources import Block, Document, SourceError, clean_blocks, load_documents, parse_document
 
 
 def test_citation_markers_latex_money_and_furniture_are_cleaned(seeds_dir):
@@ -121,3 +123,14 @@ def test_a_format_is_one_entry_in_the_converter_table(tmp_path, monkeypatch):
     monkeypatch.setitem(sources.CONVERTERS, ".csv", convert_csv)
     (document,), _ = load_documents(tmp_path)
     assert document.id == "table.csv" and document.text == "Port Ships\nEastport 12"
+
+
+def test_documents_stored_before_page_labels_existed_still_load():
+    old = {"id": "a.txt", "title": "A", "text": "A\nBody.", "path": "seeds/a.txt", "sha256": "0" * 64,
+           "headings": [[0, 1]], "pages": []}
+    document = Document.from_json(old)
+    assert (document.page_labels, document.notes, document.headings) == ((), (), ((0, 1),))
+    paged = parse_document(b"# Title\n\nBody.", "b.md", "b.md")
+    paged = dataclasses.replace(paged, pages=(0, 6), page_labels=("iv", "v"), notes=("a note",))
+    assert Document.from_json(json.loads(json.dumps(dataclasses.asdict(paged)))) == paged
+    assert [paged.page_label(offset) for offset in (0, 5, 6, 12)] == ["iv", "iv", "v", "v"]

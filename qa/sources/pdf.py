@@ -23,6 +23,7 @@ import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -114,17 +115,27 @@ class Paragraph:
 
 @dataclass
 class Extraction:
-    """A PDF read into paragraphs, with its title, page labels and notes."""
+    """A PDF (`path`, for messages) read into paragraphs, with its title, page labels, and the
+    labels of the pages that show images but have no text (scanned)."""
 
+    path: str
     paragraphs: list[Paragraph]
     title: str
     labels: tuple[str, ...]
-    notes: tuple[str, ...]
+    textless: tuple[str, ...]
 
     @property
     def converted(self) -> Converted:
         blocks = [Block("".join(p.chars), p.heading, p.page, p.joined) for p in self.paragraphs]
         return Converted(self.title, blocks, self.labels, self.notes)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        if not self.textless:
+            return ()
+        pages = (f"page {self.textless[0]} has" if len(self.textless) == 1
+                 else f"pages {', '.join(self.textless)} have")
+        return (f"{self.path}: {pages} no text layer (scanned?); {OCR_HINT}",)
 
 
 @dataclass(frozen=True)
@@ -195,20 +206,17 @@ def render_page(data: bytes, page_index: int, boxes: Sequence[CharBox] = (), sca
     return out.getvalue()
 
 
-class opened:
+@contextmanager
+def opened(data: bytes, path: str) -> Iterator[pdfium.PdfDocument]:
     """A pypdfium2 document of `data`, closed on exit; `SourceError` when pdfium cannot open it."""
-
-    def __init__(self, data: bytes, path: str):
-        try:
-            self.document = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as error:
-            raise SourceError(f"{path}: {unreadable_reason(str(error))}") from error
-
-    def __enter__(self) -> pdfium.PdfDocument:
-        return self.document
-
-    def __exit__(self, *_) -> None:
-        self.document.close()
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        raise SourceError(f"{path}: {unreadable_reason(str(error))}") from error
+    try:
+        yield document
+    finally:
+        document.close()
 
 
 def unreadable_reason(message: str) -> str:
@@ -219,14 +227,15 @@ def unreadable_reason(message: str) -> str:
 
 def read_pdf(data: bytes, path: str, settings: SourceSettings) -> Extraction:
     """The PDF read into paragraphs; from its OCR'd copy when there is one in the cache, or,
-    with `settings.ocr`, after making one when some pages have no text."""
+    with `settings.ocr`, after making one when some pages have no text.
+    `SourceError` when no page has text."""
     copy = Path(settings.ocr_cache).expanduser() / f"{sha256_of(data)}.pdf"
-    if copy.is_file():
-        return extract(copy.read_bytes(), path)
-    extraction = extract(data, path)
-    if settings.ocr and extraction.notes:
-        if ocr(data, copy, path):
-            return extract(copy.read_bytes(), path)
+    extraction = extract(copy.read_bytes() if copy.is_file() else data, path)
+    if extraction.textless and settings.ocr and not copy.is_file() and ocr(data, copy, path):
+        extraction = extract(copy.read_bytes(), path)
+    if not extraction.paragraphs:
+        hint = f" (scanned?); {OCR_HINT}" if extraction.textless else ""
+        raise SourceError(f"{path}: has no text layer{hint}")
     return extraction
 
 
@@ -252,7 +261,7 @@ def ocr(data: bytes, copy: Path, path: str) -> bool:
 def extract(data: bytes, path: str) -> Extraction:
     """Read a PDF's pages (pdfminer, or pypdfium2 when pdfminer fails) into paragraphs.
 
-    `SourceError` for encrypted or unreadable files, and for files whose pages have no text.
+    `SourceError` for encrypted or unreadable files.
     """
     with opened(data, path) as document:
         labels = tuple(document.get_page_label(index) or str(index + 1) for index in range(len(document)))
@@ -264,15 +273,11 @@ def extract(data: bytes, path: str) -> Extraction:
         except Exception as error:  # pdfminer fails in many ways on damaged files; pdfium reads more of them
             log.info("%s: pdfminer cannot parse it (%s); reading it with pdfium", path, error)
             pages = list(pdfium_pages(document))
-    textless = [labels[index] for index, page in enumerate(pages) if not page.boxes and page.has_images]
-    pages_text = f"page {textless[0]} has" if len(textless) == 1 else f"pages {', '.join(textless)} have"
-    notes = (f"{path}: {pages_text} no text layer (scanned?); {OCR_HINT}",) if textless else ()
-    if not any(page.boxes for page in pages):
-        raise SourceError(f"{path}: has no text layer" + (f" (scanned?); {OCR_HINT}" if textless else ""))
     paragraphs = paragraphs_of(pages)
     if PLACEHOLDER_TITLE.match(title):
         title = next(("".join(p.chars).strip() for p in paragraphs if p.heading), "")
-    return Extraction(paragraphs, title, labels, notes)
+    textless = tuple(labels[index] for index, page in enumerate(pages) if not page.boxes and page.has_images)
+    return Extraction(path, paragraphs, title, labels, textless)
 
 
 def pdfminer_pages(data: bytes) -> Iterator[PageText]:
