@@ -7,8 +7,9 @@ document is converted and cleaned (`parse_document`) three times and the best ru
 counts; a page is a PDF page or a slide, and for formats without pages 3,000
 characters of clean text (about a printed page). For PDFs it also times the page
 map the web view asks for (`pdf_boxes`, the file read again) and rendering one page
-with a highlight. Then `--pdfs` generated PDFs of `--pages` body pages each are
-indexed into a fresh folder with `qa.build_index` and the packaged models.
+with a highlight. Sample PDF pages are full: two columns of 40 lines. Then
+`--pdfs` generated PDFs of `--pages` body pages each are indexed into a fresh
+folder with `qa.build_index` and the packaged models.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from qa import build_index
 from qa.sources import load_documents, parse_document, pdf
 
 PAGE_CHARS = 3000
+FULL_PAGE = 36     # filler lines that fill each column of a sample PDF page
 RUNS = 3
 
 
@@ -45,7 +47,7 @@ def formats(size: int) -> dict[str, bytes]:
     """One sample of every format, of about `size` pages."""
     text = plain_text(size * 40)
     return {
-        "report.pdf": samples.report_pdf(size),
+        "report.pdf": samples.report_pdf(size, filler=FULL_PAGE),
         "talk.pptx": samples.slides(size),
         "notes.docx": samples.word_document(size * 30),
         "ferry.odt": samples.odt_document(size * 30),
@@ -69,7 +71,7 @@ def extraction_rows(size: int) -> list[tuple[str, int, int, float]]:
 
 def pdf_view_rows(size: int) -> list[tuple[str, int, int, float]]:
     """The same for what the web view does with a PDF: the page map, and one page rendered."""
-    data = samples.report_pdf(size)
+    data = samples.report_pdf(size, filler=FULL_PAGE)
     page_map = pdf.pdf_boxes(data)
     boxes = page_map.span(0, 200)
     return [("pdf page map (pdf_boxes)", size, len(page_map.text),
@@ -82,7 +84,8 @@ def build_folder(files: int, pages: int) -> dict:
         seeds, index_dir = Path(folder, "seeds"), Path(folder, "index")
         seeds.mkdir()
         for number in range(files):
-            (seeds / f"report-{number:03d}.pdf").write_bytes(samples.report_pdf(pages, first=number * pages))
+            (seeds / f"report-{number:03d}.pdf").write_bytes(
+                samples.report_pdf(pages, first=number * pages, filler=FULL_PAGE))
         started = time.perf_counter()
         documents, skipped = load_documents(seeds)
         extract = time.perf_counter() - started
@@ -98,10 +101,10 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=3, help="body pages per PDF in the build (default: 3)")
     parser.add_argument("--size", type=int, default=20, help="pages of each extraction sample (default: 20)")
     args = parser.parse_args()
-    print("| format | pages | characters | seconds | pages per second |")
+    print("| format | pages | characters per page | seconds | pages per second |")
     print("|---|---|---|---|---|")
     for name, pages, characters, seconds in extraction_rows(args.size) + pdf_view_rows(args.size):
-        print(f"| {name} | {pages} | {characters:,} | {seconds:.3f} | {pages / seconds:,.0f} |")
+        print(f"| {name} | {pages} | {characters // pages:,} | {seconds:.3f} | {pages / seconds:,.0f} |")
     build = build_folder(args.pdfs, args.pages)
     print()
     print("| PDFs | pages | sentences | extraction s | build s (all) | embedding s | parsing s |")

@@ -35,9 +35,10 @@ def town(page: int) -> str:
     return TOWNS[page % len(TOWNS)] + ("" if page < len(TOWNS) else f" {page // len(TOWNS) + 1}")
 
 
-def columns(page: int) -> tuple[list[str], list[str]]:
+def columns(page: int, filler: int = 0) -> tuple[list[str], list[str]]:
     """The left and right column lines of a body page: different facts on every page, a
-    sentence run over two lines, and "infra-" / "structure" hyphenated at a line end."""
+    sentence run over two lines, and "infra-" / "structure" hyphenated at a line end; then
+    `filler` more lines in each column (a full page of text is 40 or so)."""
     year = 1890 + page
     left = [f"In {year} the harbour of {town(page)} was",
             "rebuilt after the great storm. Its quay is",
@@ -46,6 +47,9 @@ def columns(page: int) -> tuple[list[str], list[str]]:
     right = [f"The lighthouse of {town(page)} was first lit",
              f"in {1900 + page} by its keeper {KEEPERS[page % len(KEEPERS)]}.",
              "Ferries still steer by its light."]
+    for row in range(filler):
+        left.append(f"Crew {row} of dock {page} painted hull {row}.")
+        right.append(f"Pilot {row} of {town(page)} steered boat {row} home.")
     return left, right
 
 
@@ -68,10 +72,11 @@ def roman(number: int) -> str:
 
 
 def report_pdf(pages: int = 3, contents: bool = False, image_page: bool = False, password: str = "",
-               first: int = 0) -> bytes:
+               first: int = 0, filler: int = 0) -> bytes:
     """A report of `pages` two-column body pages (plus a contents page and an image-only page
     when asked); the first two PDF pages are labelled i, ii, the rest 1, 2, ...; every page has
-    the running header and a "Page n" footer. `first` numbers the facts of its first page."""
+    the running header and a "Page n" footer. `first` numbers the facts of its first page;
+    `filler` adds lines to each column."""
     from reportlab.pdfgen import canvas
 
     out = io.BytesIO()
@@ -99,7 +104,7 @@ def report_pdf(pages: int = 3, contents: bool = False, image_page: bool = False,
             pdf.setFont("Helvetica-Bold", 18)
             pdf.drawString(LEFT_X, FIRST_LINE_Y + 40, "Harbour history")
         pdf.setFont("Helvetica", 11)
-        left, right = columns(first + body)
+        left, right = columns(first + body, filler)
         for row in range(max(len(left), len(right))):  # left, right, left, right: not the reading order
             if row < len(left):
                 pdf.drawString(LEFT_X, FIRST_LINE_Y - row * LINE_GAP, left[row])
@@ -229,5 +234,19 @@ def simple_pdf(pages: list[list[str]]) -> bytes:
         for row, line in enumerate(lines):
             pdf.drawString(LEFT_X, FIRST_LINE_Y - row * LINE_GAP, line)
         pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def turned_pdf(line: str, turn: int) -> bytes:
+    """A one-line PDF whose page a viewer shows turned by `turn` degrees (/Rotate)."""
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=(PAGE_WIDTH, PAGE_HEIGHT))
+    pdf.setPageRotation(turn)  # reportlab swaps the media box of a page turned 90 or 270 degrees
+    pdf.setFont("Helvetica", 14)
+    pdf.drawString(LEFT_X, 500, line)
+    pdf.showPage()
     pdf.save()
     return out.getvalue()

@@ -229,3 +229,18 @@ def test_bad_pdfs_are_skipped_and_the_rest_of_the_folder_indexed(tmp_path, caplo
     assert sorted(reason.split(":")[0].rsplit("/", 1)[1] for reason in skipped) == [
         "empty.pdf", "encrypted.pdf", "truncated.pdf"]
     assert "encrypted.pdf: is encrypted" in caplog.text
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_on_a_turned_page_the_text_reads_across_and_the_highlight_lies_on_it(turn):
+    data = samples.turned_pdf("The lighthouse keeper was Ada Brun.", turn)
+    document = parse_document(data, "turned.pdf", "turned.pdf")
+    assert document.text == "The lighthouse keeper was Ada Brun."
+    start = document.text.index("Ada Brun")
+    (box,) = pdf.pdf_boxes(data).span(start, start + len("Ada Brun"))
+    image = np.asarray(Image.open(io.BytesIO(pdf.render_page(data, 0, [box], 2.0))).convert("RGB"))
+    highlighted = yellow(image)
+    area = (box.x1 - box.x0) * (box.y1 - box.y0) * 4
+    assert 0.8 * area < highlighted.sum() < 1.2 * area
+    ink_under_it = highlighted & (image[..., 0] < 160)
+    assert ink_under_it.sum() > 30  # the letters of "Ada Brun" show through the highlight

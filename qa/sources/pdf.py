@@ -31,9 +31,11 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from pdfminer.high_level import extract_pages
+from pdfminer.converter import PDFPageAggregator
 from pdfminer.layout import LAParams, LTAnno, LTChar, LTFigure, LTImage, LTPage, LTTextBox, LTTextLine
 from pdfminer.pdfdocument import PDFEncryptionError
+from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+from pdfminer.pdfpage import PDFPage
 from PIL import Image, ImageDraw
 
 from qa.errors import SourceError
@@ -186,24 +188,34 @@ def pdf_boxes(data: bytes, settings: SourceSettings = DEFAULT.sources) -> PageMa
 
 
 def render_page(data: bytes, page_index: int, boxes: Sequence[CharBox] = (), scale: float = 2.0) -> bytes:
-    """A PNG of one page at `scale` pixels per point, with the boxes on that page drawn in HIGHLIGHT."""
+    """A PNG of one page as a reader sees it (turned by its /Rotate) at `scale` pixels per
+    point, with the boxes on that page drawn in HIGHLIGHT."""
     with opened(data, "PDF") as document:
         if not 0 <= page_index < len(document):
             raise SourceError(f"PDF: has no page {page_index + 1} (it has {len(document)})")
         page = document[page_index]
         image = page.render(scale=scale).to_pil().convert("RGBA")
         media_left, media_bottom, _, _ = page.get_mediabox()
-        crop_left, _, _, crop_top = page.get_cropbox()
+        crop_left, crop_bottom, crop_right, crop_top = page.get_cropbox()
+        turn = page.get_rotation()
+    width, height = crop_right - crop_left, crop_top - crop_bottom
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     for box in boxes:
         if box.page == page_index:
-            left, right = (box.x0 + media_left - crop_left) * scale, (box.x1 + media_left - crop_left) * scale
-            top, bottom = (crop_top - box.y1 - media_bottom) * scale, (crop_top - box.y0 - media_bottom) * scale
-            draw.rectangle((left, top, right, bottom), fill=HIGHLIGHT)
+            corners = [on_screen(x + media_left - crop_left, y + media_bottom - crop_bottom, width, height, turn)
+                       for x, y in ((box.x0, box.y0), (box.x1, box.y1))]
+            xs, ys = sorted(x * scale for x, _ in corners), sorted(y * scale for _, y in corners)
+            draw.rectangle((xs[0], ys[0], xs[1], ys[1]), fill=HIGHLIGHT)
     out = io.BytesIO()
     Image.alpha_composite(image, overlay).convert("RGB").save(out, format="PNG")
     return out.getvalue()
+
+
+def on_screen(x: float, y: float, width: float, height: float, turn: int) -> tuple[float, float]:
+    """A point of the page (points from the crop box's lower left, y up) on the rendered page
+    (from its top left, y down), the page turned `turn` degrees clockwise as PDF viewers do."""
+    return {0: (x, height - y), 90: (y, x), 180: (width - x, y), 270: (height - y, width - x)}[turn % 360]
 
 
 @contextmanager
@@ -281,8 +293,16 @@ def extract(data: bytes, path: str) -> Extraction:
 
 
 def pdfminer_pages(data: bytes) -> Iterator[PageText]:
-    """Pages as pdfminer lays them out: text boxes in its reading order (columns one after the other)."""
-    for index, layout in enumerate(extract_pages(io.BytesIO(data), laparams=LAParams())):
+    """Pages as pdfminer lays them out: text boxes in its reading order (columns one after the
+    other). As `pdfminer.high_level.extract_pages`, but pages are read unturned: pdfminer lays
+    out the text of a turned (/Rotate) page as vertical letters; `render_page` turns the boxes."""
+    resources = PDFResourceManager()
+    device = PDFPageAggregator(resources, laparams=LAParams())
+    interpreter = PDFPageInterpreter(resources, device)
+    for index, page in enumerate(PDFPage.get_pages(io.BytesIO(data))):
+        page.rotate = 0
+        interpreter.process_page(page)
+        layout = device.get_result()
         boxes = [lines for item in layout if isinstance(item, LTTextBox)
                  if (lines := [line for element in item if isinstance(element, LTTextLine)
                                if (line := pdfminer_line(element, index)).chars])]
