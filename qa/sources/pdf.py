@@ -43,6 +43,7 @@ from qa.settings import DEFAULT, SourceSettings
 from qa.sources.clean import clean_blocks
 from qa.sources.document import Block, Converted
 from qa.sources.files import sha256_of
+from qa.sources.guard import reading
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,7 @@ def extract(data: bytes, path: str) -> Extraction:
 
     `SourceError` for encrypted or unreadable files.
     """
-    with opened(data, path) as document:
+    with opened(data, path) as document, reading(path, "PDF"):
         labels = tuple(document.get_page_label(index) or str(index + 1) for index in range(len(document)))
         title = (document.get_metadata_value("Title") or "").strip()
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import logging
 from functools import lru_cache
 from itertools import zip_longest
 
@@ -15,8 +14,6 @@ from markdown_it.token import Token
 from qa.errors import SourceError
 from qa.settings import SourceSettings
 from qa.sources.document import Block, Converted
-
-log = logging.getLogger(__name__)
 
 BOMS = (  # longest first: UTF-32-LE's BOM begins with UTF-16-LE's
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
