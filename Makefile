@@ -40,6 +40,7 @@ bench: setup
 	$(PY) -m bench.seeds
 	$(PY) -m bench.load
 	$(PY) -m bench.incremental
+	$(PY) -m bench.documents
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/v-* index/.tmp-* index/.build.lock

@@ -5,6 +5,7 @@ Every `Sentence` and `Chunk` carries character offsets into `Document.text`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +17,9 @@ from qa.sources import Document
 
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 WORD = re.compile(r"\S+")
+# Where a long line may be cut before pysbd reads it: after a word of two lower-case letters or
+# digits and its full stop (so not after "Mr." or "U.S."), before a capital.
+SENTENCE_BREAK = re.compile(r"(?<=[a-z0-9]{2}[.!?])\s+(?=[\"“‘(]?[A-Z0-9])")
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ def split_sentences(document: Document, settings: ChunkingSettings = DEFAULT.chu
     line_start = 0
     for line in text.split("\n"):
         if line.strip():
-            pieces = split_line(line)
+            pieces = split_line(line, settings)
             for start, end in pieces:
                 sentence_text = line[start:end]
                 heading = len(pieces) == 1 and (
@@ -69,20 +73,60 @@ def split_sentences(document: Document, settings: ChunkingSettings = DEFAULT.chu
     return sentences
 
 
-def split_line(line: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence in one line, surrounding spaces trimmed."""
+def split_line(line: str, settings: ChunkingSettings = DEFAULT.chunking) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in one line, surrounding spaces trimmed.
+
+    pysbd's time grows with the square of what it reads, so a long line is first cut
+    into windows at likely sentence ends; a sentence longer than `sentence_max_words`
+    (a line without punctuation) is cut into even pieces.
+    """
+    spans = []
+    for window_start, window_end in windows(line, settings.max_line_chars):
+        for start, end in pysbd_spans(line[window_start:window_end]):
+            spans.extend(capped(line, window_start + start, window_start + end, settings.sentence_max_words))
+    return spans
+
+
+def windows(line: str, size: int) -> list[tuple[int, int]]:
+    """(start, end) of consecutive pieces of `line` of at most `size` characters, each cut at
+    the last likely sentence end in it, else at a space."""
+    pieces = []
+    start = 0
+    while len(line) - start > size:
+        cut = max((m.end() for m in SENTENCE_BREAK.finditer(line, start, start + size)), default=0)
+        if cut <= start:
+            cut = line.rfind(" ", start, start + size) + 1
+        if cut <= start:
+            cut = start + size
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(line)))
+    return pieces
+
+
+def pysbd_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence pysbd finds in `text`, surrounding spaces trimmed."""
     spans = []
     position = 0
-    for piece in segmenter().segment(line):
-        found = line.find(piece, position)
-        if found < 0:  # the splitter altered the text; fall back to the rest of the line
-            found, piece = position, line[position:]
+    for piece in segmenter().segment(text):
+        found = text.find(piece, position)
+        if found < 0:  # the splitter altered the text; fall back to the rest of it
+            found, piece = position, text[position:]
         start = found + len(piece) - len(piece.lstrip())
         end = found + len(piece.rstrip())
         if end > start:
             spans.append((start, end))
         position = found + len(piece)
     return spans
+
+
+def capped(line: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
+    """The sentence line[start:end], or even pieces of it of at most `max_words` words."""
+    words = [(m.start(), m.end()) for m in WORD.finditer(line, start, end)]
+    if len(words) <= max_words:
+        return [(start, end)]
+    per = math.ceil(len(words) / math.ceil(len(words) / max_words))
+    return [(words[first][0], words[min(first + per, len(words)) - 1][1]) for first in range(0, len(words), per)]
 
 
 def make_chunks(document: Document, sentences: list[Sentence],

@@ -61,13 +61,15 @@ def print_passages(passages: Sequence[Passage], colour: bool) -> None:
 
 
 def command_index(args) -> int:
-    stats = build_index(args.seeds, args.index, progress=True, wait=not args.no_wait)
+    settings = DEFAULT.replace(sources={"ocr": True}) if args.ocr else DEFAULT
+    stats = build_index(args.seeds, args.index, progress=True, wait=not args.no_wait, settings=settings)
     report_build(stats, args.index)
     if args.watch:
         from qa.watch import watch
 
         print(f"watching {args.seeds}/ for changes (Ctrl-C to stop)", flush=True)
-        watch(args.seeds, lambda: report_build(build_index(args.seeds, args.index, progress=False), args.index))
+        watch(args.seeds, lambda: report_build(build_index(args.seeds, args.index, progress=False, settings=settings),
+                                               args.index), settings=settings)
     return 0
 
 
@@ -126,10 +128,13 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", required=True)
 
     index = commands.add_parser("index", help="build or update the index of the seeds folder")
-    index.add_argument("--seeds", default="seeds", help="folder of .txt/.md/.html sources (default: seeds)")
+    index.add_argument("--seeds", default="seeds",
+                       help="folder of .txt/.md/.html/.pdf/.docx/.pptx/.odt/.epub sources (default: seeds)")
     index.add_argument("--index", default="index", help="index folder (default: index)")
     index.add_argument("--no-wait", action="store_true", help="exit at once if another build is running")
     index.add_argument("--watch", action="store_true", help="keep watching the seeds and rebuild on change")
+    index.add_argument("--ocr", action="store_true",
+                       help="run ocrmypdf on PDFs with scanned pages (when installed) and index the result")
     index.set_defaults(run=command_index)
 
     for name, run, help_text in (("search", command_search, "show the best passages for a question"),

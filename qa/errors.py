@@ -43,3 +43,7 @@ class SourceError(QAError):
     """A seed file that cannot be used (unreadable, undecodable, empty or too big)."""
 
     status = 422
+
+
+class EmptySource(SourceError):
+    """A seed file that holds no text: emptied by its owner, its document leaves the index."""

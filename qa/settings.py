@@ -10,8 +10,10 @@ the table of (name, default, help), datasette-style.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 
@@ -22,8 +24,12 @@ def knob(default: Any, help: str, index: bool = False) -> Any:
 
 @dataclass(frozen=True)
 class SourceSettings:
-    cleaning_version: int = knob(2, "version of the clean-text rules; bump when they change", index=True)
-    max_file_bytes: int = knob(20 * 1024 * 1024, "larger seed files are skipped with a warning")
+    cleaning_version: int = knob(3, "version of the clean-text rules; bump when they change", index=True)
+    max_file_bytes: int = knob(20 * 1024 * 1024, "larger seed files (or Office and EPUB files that unpack "
+                                                 "to more) are skipped with a warning")
+    ocr: bool = knob(False, "run ocrmypdf --skip-text on PDFs with pages without text (qa index --ocr)")
+    ocr_cache: str = knob(str(Path(os.environ.get("QA_CACHE_DIR", Path.home() / ".cache" / "qa")) / "ocr"),
+                          "folder of OCR'd copies of PDFs, by sha256; a PDF with a copy here is read from it")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,10 @@ class ChunkingSettings:
     chunk_max_words: int = knob(120, "words per chunk at most (the model reads 256 word pieces)", index=True)
     chunk_max_sentences: int = knob(6, "sentences per chunk at most", index=True)
     chunk_overlap_sentences: int = knob(1, "sentences a chunk shares with the one before", index=True)
+    max_line_chars: int = knob(4000, "longer lines are cut at sentence ends before the splitter reads them "
+                                     "(pysbd's time grows with the square of a line's length)", index=True)
+    sentence_max_words: int = knob(120, "longer sentences are cut at word boundaries into pieces this long",
+                                   index=True)
     heading_max_words: int = knob(14, "a lone line this short without end punctuation is a heading",
                                   index=True)
 

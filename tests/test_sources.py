@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import logging
 
 import pytest
 
 from qa.chunking import chunk_document
-from qa.sources import Block, SourceError, clean_blocks, load_documents, parse_document
+from qa.sources import Block, Document, SourceError, clean_blocks, load_documents, parse_document
 
 
 def test_citation_markers_latex_money_and_furniture_are_cleaned(seeds_dir):
@@ -47,31 +49,32 @@ def test_markdown_heading_gives_the_title_and_loses_its_marker():
 
 
 @pytest.mark.parametrize("data, reason", [
-    (b"caf\xe9 au lait \xff\xfe", "not UTF-8"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    (b"  \n\n ", "no text"),
+    (b"\xff\xfeB\x00a\x00\x00\xd8", "not valid utf-16"),        # a UTF-16 BOM, then a broken surrogate
+    (b"\x81X\xdc\xada\x91\xfb\xed\x950\xa2\xbcaa6\x8a<\xf2'*", "cannot be decoded"),
+    (b"  \n\n ", "empty"),
 ])
 def test_unusable_bytes_raise_a_source_error_that_says_why(data, reason):
     with pytest.raises(SourceError, match=reason):
         parse_document(data, "bad.txt", "seeds/bad.txt")
 
 
-def test_unreadable_files_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
+def test_unusable_files_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
     (tmp_path / "good.txt").write_text("Good news\n\nThe harbour reopened in May.")
-    (tmp_path / "latin1.txt").write_bytes(b"Caf\xe9 prices rose.")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     (tmp_path / "empty.md").write_bytes(b"")
-    (tmp_path / "ignored.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "truncated.pdf").write_bytes(b"%PDF-1.4")
     with caplog.at_level(logging.WARNING):
         documents, skipped = load_documents(tmp_path)
     assert [d.id for d in documents] == ["good.txt"]
-    assert len(skipped) == 2
-    assert "latin1.txt" in caplog.text and "empty.md" in caplog.text
+    assert len(skipped) == 3
+    assert all(name in caplog.text for name in ("binary.txt", "empty.md", "truncated.pdf"))
 
 
 def test_clean_text_keeps_one_blank_line_between_paragraphs():
-    title, text, _, _ = clean_blocks([Block("Title\n\n\n\nFirst [cite: 1].\n\n\nSecond \\$3.\nTitle\n")])
-    assert title == "Title"
-    assert text == "Title\n\nFirst.\n\nSecond $3."
+    cleaned = clean_blocks([Block("Title\n\n\n\nFirst [cite: 1].\n\n\nSecond \\$3.\nTitle\n")])
+    assert cleaned.title == "Title"
+    assert cleaned.text == "Title\n\nFirst.\n\nSecond $3."
 
 
 def test_every_sentence_and_chunk_slices_to_its_own_text(seeds_dir):
@@ -110,7 +113,7 @@ def test_format_headings_become_spans_of_the_clean_text():
 def test_a_format_is_one_entry_in_the_converter_table(tmp_path, monkeypatch):
     from qa import sources
 
-    def convert_csv(data: bytes, path: str) -> sources.Converted:
+    def convert_csv(data: bytes, path: str, settings) -> sources.Converted:
         return sources.Converted("", [sources.Block(line.replace(",", " ")) for line in data.decode().splitlines()])
 
     (tmp_path / "table.csv").write_text("Port,Ships\nEastport,12\n")
@@ -120,3 +123,14 @@ def test_a_format_is_one_entry_in_the_converter_table(tmp_path, monkeypatch):
     monkeypatch.setitem(sources.CONVERTERS, ".csv", convert_csv)
     (document,), _ = load_documents(tmp_path)
     assert document.id == "table.csv" and document.text == "Port Ships\nEastport 12"
+
+
+def test_documents_stored_before_page_labels_existed_still_load():
+    old = {"id": "a.txt", "title": "A", "text": "A\nBody.", "path": "seeds/a.txt", "sha256": "0" * 64,
+           "headings": [[0, 1]], "pages": []}
+    document = Document.from_json(old)
+    assert (document.page_labels, document.notes, document.headings) == ((), (), ((0, 1),))
+    paged = parse_document(b"# Title\n\nBody.", "b.md", "b.md")
+    paged = dataclasses.replace(paged, pages=(0, 6), page_labels=("iv", "v"), notes=("a note",))
+    assert Document.from_json(json.loads(json.dumps(dataclasses.asdict(paged)))) == paged
+    assert [paged.page_label(offset) for offset in (0, 5, 6, 12)] == ["iv", "iv", "v", "v"]

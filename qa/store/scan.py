@@ -2,7 +2,8 @@
 
 A file whose size and modification time match the manifest is not read
 again; any other is hashed, and counts as changed only if its sha256
-differs. A file that cannot be read keeps its last good version.
+differs. A file that cannot be read, or lies in a folder that cannot be
+listed, keeps its last good version; a file emptied by its owner is removed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from qa import sources
-from qa.errors import SourceError
+from qa.errors import EmptySource, SourceError
 from qa.settings import SourceSettings
 from qa.store.manifest import DocumentEntry, Manifest
 
@@ -65,10 +66,16 @@ def scan(seeds_dir: Path, previous: Manifest | None, full_rebuild: str, settings
     `on_file` is told (files looked at, files in all) as the scan goes."""
     plan = Plan(previous, full_rebuild)
     known = previous.documents if previous else {}
-    paths = sources.source_files(seeds_dir)
-    for done, path in enumerate(paths, 1):
+    found = sources.source_files(seeds_dir)
+    plan.skipped.extend(found.skipped)
+    for doc_id, entry in known.items():
+        if found.in_unreadable_folder(doc_id):
+            log.warning("kept %s at its last good version: its folder cannot be read", doc_id)
+            plan.kept[doc_id] = entry
+            plan.kept_unreadable += 1
+    for done, path in enumerate(found.files, 1):
         if on_file:
-            on_file(done, len(paths))
+            on_file(done, len(found.files))
         doc_id = sources.document_id(path, seeds_dir)
         old = known.get(doc_id)
         try:
@@ -80,8 +87,12 @@ def scan(seeds_dir: Path, previous: Manifest | None, full_rebuild: str, settings
             if old and old.sha256 == sources.sha256_of(data):
                 plan.kept[doc_id] = replace(old, size=size, mtime_ns=mtime_ns)
                 continue
-            source = Source(sources.parse_document(data, doc_id, str(path)), size, mtime_ns)
+            source = Source(sources.parse_document(data, doc_id, str(path), settings), size, mtime_ns)
             (plan.changed if old else plan.added).append(source)
+        except EmptySource as error:  # emptied by its owner: an edit, so its old text leaves the index
+            removed_text = " (its previous version is removed from the index)" if old else ""
+            log.warning("skipped %s%s", error, removed_text)
+            plan.skipped.append(f"{error}{removed_text}")
         except SourceError as error:
             if not path.exists():
                 continue  # deleted while we looked: removed like any deleted file
