@@ -74,6 +74,7 @@ class Conflict:
     sentence_start: int
     sentence_end: int
     sentence: str
+    page: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +83,8 @@ class Answer:
     inside the sentence `[sentence_start, sentence_end)`. `found` is false when the
     sources do not hold an answer; `confidence` is the chance it is right; `conflicts`
     are different answers of other documents; `passages` are the supporting (or
-    closest) chunks; `resolved` is the question as answered."""
+    closest) chunks; `resolved` is the question as answered; `page` is the label of
+    the page the span is on (None for unpaged formats)."""
 
     found: bool
     text: str = ""
@@ -99,6 +101,7 @@ class Answer:
     conflicts: tuple[Conflict, ...] = ()
     passages: tuple[Passage, ...] = ()
     resolved: str = ""
+    page: str | None = None
 
 
 @dataclass(frozen=True)
@@ -430,7 +433,8 @@ def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int
     return Answer(found=True, text=document.text[start:end], doc_id=document.id, title=document.title,
                   start=start, end=end, sentence=sentence.text, sentence_start=sentence.start,
                   sentence_end=sentence.start + len(sentence.text), evidence=evidence, confidence=confidence,
-                  question_type=asked.kind, conflicts=conflicts, passages=tuple(passages))
+                  question_type=asked.kind, conflicts=conflicts, passages=tuple(passages),
+                  page=document.page_label(start))
 
 
 def cue(answer: Answer, likely_from: float = DEFAULT.answering.likely_confidence) -> str:
@@ -515,10 +519,12 @@ def find_conflicts(asked: Asked, spans: list[Span], scores: np.ndarray, order: n
         if same_value(text, chosen_text):
             continue
         document, sentence = document_at(doc), hits.spans[span.position]
+        start = int(rows_[span.first]["start"])
         found[doc] = Conflict(text=text, doc_id=document.id, title=document.title,
-                              start=int(rows_[span.first]["start"]), end=int(rows_[span.stop - 1]["end"]),
+                              start=start, end=int(rows_[span.stop - 1]["end"]),
                               sentence_start=int(sentence["start"]), sentence_end=int(sentence["end"]),
-                              sentence=document.text[int(sentence["start"]):int(sentence["end"])])
+                              sentence=document.text[int(sentence["start"]):int(sentence["end"])],
+                              page=document.page_label(start))
     return tuple(found.values())
 
 

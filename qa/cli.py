@@ -41,7 +41,7 @@ def print_answer(answer: Answer, likely_from: float = DEFAULT.answering.likely_c
         return
     span_start = answer.start - answer.sentence_start
     print(highlighted(answer.sentence, span_start, span_start + len(answer.text), colour))
-    source = (f"— {answer.title} ({answer.doc_id}, characters {answer.start}-{answer.end}); "
+    source = (f"— {answer.title} ({answer.doc_id}{page_of(answer.page)}, characters {answer.start}-{answer.end}); "
               f"{cue(answer, likely_from)}, confidence {answer.confidence:.2f}")
     print(f"{DIM}{source}{RESET}" if colour else source)
     if answer.conflicts:
@@ -49,13 +49,18 @@ def print_answer(answer: Answer, likely_from: float = DEFAULT.answering.likely_c
         for conflict in answer.conflicts:
             start = conflict.start - conflict.sentence_start
             print(highlighted(conflict.sentence, start, conflict.end - conflict.sentence_start, colour))
-            other = f"— {conflict.title} ({conflict.doc_id}, characters {conflict.start}-{conflict.end})"
+            other = (f"— {conflict.title} ({conflict.doc_id}{page_of(conflict.page)}, "
+                     f"characters {conflict.start}-{conflict.end})")
             print(f"{DIM}{other}{RESET}" if colour else other)
+
+
+def page_of(page: str | None) -> str:
+    return f", p. {page}" if page else ""
 
 
 def print_passages(passages: Sequence[Passage], colour: bool) -> None:
     for number, passage in enumerate(passages, 1):
-        heading = f"{number}. {passage.title} ({passage.doc_id}) score {passage.score:.3f}"
+        heading = f"{number}. {passage.title} ({passage.doc_id}{page_of(passage.page)}) score {passage.score:.3f}"
         print(f"{DIM}{heading}{RESET}" if colour else heading)
         print("   " + " ".join(passage.text.split()))
 
@@ -76,6 +81,8 @@ def command_index(args) -> int:
 def report_build(stats, index_dir: str) -> None:
     print(f"{stats.summary()}: {stats.documents} documents, {stats.chunks} chunks, "
           f"{stats.sentences} sentences in {index_dir}/ ({stats.version})", flush=True)
+    for reason in stats.skipped:
+        print(f"  skipped {reason}", flush=True)
 
 
 def open_retriever(index_dir: str):

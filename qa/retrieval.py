@@ -32,7 +32,8 @@ CAPITALISED_PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)?\s*[A-Z]
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk: its document, text, offsets in the document and fused score."""
+    """A retrieved chunk: its document, text, offsets in the document and fused score, and the
+    label of the page it starts on (None for unpaged formats)."""
 
     doc_id: str
     title: str
@@ -40,6 +41,7 @@ class Passage:
     start: int
     end: int
     score: float
+    page: str | None = None
 
 
 def acronyms(texts: Iterable[str]) -> dict[str, str]:
@@ -110,4 +112,5 @@ class HybridRetrieval:
         span = chunks.spans[n]
         document = self.reader.document_at(int(span["doc"]))
         start, end = int(span["start"]), int(span["end"])
-        return Passage(document.id, document.title, document.text[start:end], start, end, score)
+        return Passage(document.id, document.title, document.text[start:end], start, end, score,
+                       document.page_label(start))

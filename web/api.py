@@ -43,6 +43,7 @@ class PassageOut(BaseModel):
     start: int
     end: int
     score: Rounded = Field(description="the passage's fused dense + BM25 score (4 decimals)")
+    page: str | None = Field(description="the label of the page it starts on (none for unpaged formats)")
     marks: list[tuple[int, int]]
     link: str
 
@@ -58,6 +59,7 @@ class ConflictOut(BaseModel):
     sentence: str
     sentence_start: int
     sentence_end: int
+    page: str | None = Field(description="the label of the page the span is on (none for unpaged formats)")
     link: str = Field(description="the document page scrolled to the span")
 
 
@@ -89,7 +91,10 @@ class AnswerOut(BaseModel):
     question_type: str = Field(description="what the question asks for: person, place, organisation, nationality, "
                                            "date, duration, count, money, percent, language, event, law or empty")
     conflicts: list[ConflictOut] = Field(description="different answers of the same kind from other documents")
+    page: str | None = Field(description="the label of the page the span is on, e.g. '12' or 'iv' "
+                                         "(none for unpaged formats)")
     link: str | None = Field(description="the document page scrolled to the span")
+    page_link: str | None = Field(description="the original page drawn with the span highlighted (PDFs)")
     passages: list[PassageOut]
 
 
@@ -165,7 +170,7 @@ def answer_out(turn: Turn) -> AnswerOut:
                      sentence_start=a.sentence_start, sentence_end=a.sentence_end, evidence=a.evidence,
                      confidence=a.confidence, cue=turn.cue, question_type=a.question_type,
                      conflicts=[ConflictOut(**asdict(c), link=link) for c, _, link in turn.conflicts],
-                     link=turn.link or None,
+                     page=a.page, link=turn.link or None, page_link=turn.page_link or None,
                      passages=[passage_out(p, marks) for p, marks in turn.passages])
 
 

@@ -53,13 +53,34 @@ class Turn:
     def link(self) -> str:
         """The document page scrolled to the answer span ('' without an answer)."""
         a = self.answer
-        return document_link(a.doc_id, a.start, a.end) if a and a.found and a.doc_id else ""
+        if not (a and a.found and a.doc_id):
+            return ""
+        return document_link(a.doc_id, a.start, a.end, (a.sentence_start, a.sentence_end))
+
+    @property
+    def page_link(self) -> str:
+        """The original page with the answer span drawn on it ('' unless the answer is in a PDF)."""
+        a = self.answer
+        return page_link(a.doc_id, a.page, a.start, a.end) if a and a.found and a.doc_id and a.page else ""
 
 
-def document_link(doc_id: str, start: int | None = None, end: int | None = None) -> str:
-    """The URL of a document page, with the span [start, end) highlighted and scrolled to."""
+def document_link(doc_id: str, start: int | None = None, end: int | None = None,
+                  sentence: tuple[int, int] | None = None) -> str:
+    """The URL of a document page, with the span [start, end) highlighted and scrolled to (and
+    its `sentence`, (start, end), lightly marked). Ids are percent-encoded: '#', '?', '%' and
+    line breaks in file names make working links."""
     url = f"/documents/{quote(doc_id, safe='/')}"
-    return f"{url}?start={start}&end={end}#hl" if start is not None else url
+    if start is None:
+        return url
+    around = f"&ss={sentence[0]}&se={sentence[1]}" if sentence else ""
+    return f"{url}?start={start}&end={end}{around}#hl"
+
+
+def page_link(doc_id: str, page: str | None, start: int, end: int) -> str:
+    """The URL of a PDF page drawn with [start, end) highlighted ('' for other formats)."""
+    if page is None or not doc_id.lower().endswith(".pdf"):
+        return ""
+    return f"{document_link(doc_id)}/pages/{quote(page, safe='')}?start={start}&end={end}"
 
 
 def answered(question: str, answer: Answer, likely_from: float = DEFAULT.answering.likely_confidence) -> Turn:
@@ -68,7 +89,8 @@ def answered(question: str, answer: Answer, likely_from: float = DEFAULT.answeri
                 sentence_marks=answer_mark(answer) if answer.found else [],
                 passages=[(p, passage_marks(p, answer, answer.resolved)) for p in answer.passages],
                 conflicts=[(c, [(c.start - c.sentence_start, c.end - c.sentence_start)],
-                            document_link(c.doc_id, c.start, c.end)) for c in answer.conflicts],
+                            document_link(c.doc_id, c.start, c.end, (c.sentence_start, c.sentence_end)))
+                           for c in answer.conflicts],
                 likely_from=likely_from)
 
 

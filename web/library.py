@@ -104,14 +104,19 @@ def save_upload(seeds_dir: Path, name: str, data: BinaryIO, max_bytes: int) -> S
     return Saved(target.relative_to(seeds_dir).as_posix(), size)
 
 
-def delete_document(seeds_dir: Path, doc_id: str) -> None:
-    """Remove the seed file of document `doc_id`; `NotInSeeds` unless it is a regular file
-    inside `seeds_dir` (never a path outside it, whatever the id says)."""
+def seed_path(seeds_dir: Path, doc_id: str) -> Path:
+    """The seed file of document `doc_id`; `NotInSeeds` unless it is a regular file inside
+    `seeds_dir` (never a path outside it, whatever the id says or a link points to)."""
     root = seeds_dir.resolve()
     path = (seeds_dir / doc_id).resolve()
     if root not in path.parents or not path.is_file():
         raise NotInSeeds(f"{doc_id!r} is not a file of the seeds folder")
-    path.unlink()
+    return path
+
+
+def delete_document(seeds_dir: Path, doc_id: str) -> None:
+    """Remove the seed file of document `doc_id` (see `seed_path`)."""
+    seed_path(seeds_dir, doc_id).unlink()
 
 
 def file_format(doc_id: str) -> str:

@@ -4,22 +4,23 @@ and POST /turn, the one rendering of a chat turn that chat.js inserts."""
 from __future__ import annotations
 
 import hmac
+import mimetypes
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from qa import QAError, Retriever
-from qa.sources import CONVERTERS
+from qa.sources import CONVERTERS, Document, pdf, sha256_of
 from web import guard
 from web.api import add_files
-from web.conversation import Turn, answer_turn, ask, document_link, earlier_turns, history_of, refused, seal
-from web.highlight import marked
-from web.library import delete_document, file_format
+from web.conversation import Turn, answer_turn, ask, document_link, earlier_turns, history_of, page_link, refused, seal
+from web.highlight import document_html, marked
+from web.library import delete_document, file_format, seed_path
 from web.state import AppRetriever, changed, index_info, open_retriever, seeds_of
 
 templates = Jinja2Templates(env=jinja2.Environment(
@@ -88,18 +89,106 @@ def turn_fragment(request: Request, q: Annotated[str, Form()] = "", h: Annotated
     return templates.TemplateResponse(request, "_turn.html", {"turn": turn}, status_code=turn.status)
 
 
-@router.get("/documents/{doc_id:path}")
-def document_page(request: Request, doc_id: str, r: AppRetriever, start: int | None = None, end: int | None = None):
-    """A document's whole clean text, with [start, end) highlighted as #hl when given and valid."""
+def no_document(request: Request, r: Retriever, why: str = "There is no such document in the index.",
+                status: int = 404):
+    return templates.TemplateResponse(request, "error.html", {
+        "message": why, "index": index_info(r, request.app.state.indexing)}, status_code=status)
+
+
+def original_bytes(request: Request, document: Document) -> bytes | None:
+    """The seed file of `document` as it was indexed; None when it has changed or gone since."""
+    try:
+        path = seed_path(seeds_of(request.app), document.id)
+        data = path.read_bytes()
+    except (QAError, OSError):
+        return None
+    return data if sha256_of(data) == document.sha256 else None
+
+
+@router.get("/documents/{doc_id:path}/original")
+def original(request: Request, doc_id: str, r: AppRetriever):
+    """The original file of a document, as indexed, with its type and name (inline)."""
+    try:
+        document = r.document(doc_id)
+        path = seed_path(seeds_of(request.app), document.id)
+    except (KeyError, QAError):
+        return no_document(request, r)
+    if original_bytes(request, document) is None:
+        return no_document(request, r, "The file has changed or gone since it was indexed; the index will follow.",
+                           409)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, filename=path.name, content_disposition_type="inline")
+
+
+@router.get("/documents/{doc_id:path}/pages/{label}/image")
+def page_image(request: Request, doc_id: str, label: str, r: AppRetriever, start: int | None = None,
+               end: int | None = None):
+    """A PDF page as a PNG, drawn from the original file, with [start, end) highlighted."""
+    found = pdf_page(request, r, doc_id, label)
+    if isinstance(found, Response):
+        return found
+    document, data, index = found
+    boxes = []
+    if start is not None and end is not None and 0 <= start < end <= len(document.text):
+        layout = pdf.pdf_boxes(data, r.settings.sources)
+        boxes = layout.span(start, end) if layout.text == document.text else []
+    return Response(pdf.render_page(data, index, boxes), media_type="image/png",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/documents/{doc_id:path}/pages/{label}")
+def page_view(request: Request, doc_id: str, label: str, r: AppRetriever, start: int | None = None,
+              end: int | None = None):
+    """One page of a PDF as the reader sees it, the answer drawn on it (works without JavaScript)."""
+    found = pdf_page(request, r, doc_id, label)
+    if isinstance(found, Response):
+        return found
+    document, _, index = found
+    labels = document.page_labels
+    span = f"?start={start}&end={end}" if start is not None and end is not None else ""
+    return templates.TemplateResponse(request, "page.html", {
+        "document": document, "label": label, "number": index + 1, "count": len(labels),
+        "image": f"{document_link(document.id)}/pages/{quote(label, safe='')}/image{span}",
+        "previous": page_link(document.id, labels[index - 1], 0, 0).split("?")[0] if index > 0 else "",
+        "next": page_link(document.id, labels[index + 1], 0, 0).split("?")[0] if index + 1 < len(labels) else "",
+        "text_link": document_link(document.id, start, end) if span else document_link(document.id),
+        "index": index_info(r, request.app.state.indexing)})
+
+
+def pdf_page(request: Request, r: Retriever, doc_id: str, label: str):
+    """(document, original bytes, page index) of a PDF's page `label`, or the response that says
+    why not. A document whose own id ends in '/pages/<label>' gets its document page."""
     try:
         document = r.document(doc_id)
     except KeyError:
-        return templates.TemplateResponse(request, "error.html", {
-            "message": "There is no such document in the index.", "index": index_info(r, request.app.state.indexing)},
-            status_code=404)
-    marks = [(start, end)] if start is not None and end is not None and 0 <= start < end <= len(document.text) else []
+        if f"{doc_id}/pages/{label}" in r.manifest.documents:
+            return document_page(request, f"{doc_id}/pages/{label}", r)
+        return no_document(request, r)
+    if not document.id.lower().endswith(".pdf") or label not in document.page_labels:
+        return no_document(request, r, "That document has no such page to show.")
+    data = original_bytes(request, document)
+    if data is None:
+        return no_document(request, r, "The file has changed or gone since it was indexed; the index will follow.",
+                           409)
+    return document, data, document.page_labels.index(label)
+
+
+@router.get("/documents/{doc_id:path}")
+def document_page(request: Request, doc_id: str, r: AppRetriever, start: int | None = None, end: int | None = None,
+                  ss: int | None = None, se: int | None = None):
+    """A document's whole clean text: headings, paragraphs, page breaks; [start, end) marked as
+    #hl and its sentence [ss, se) lightly, when given and valid."""
+    try:
+        document = r.document(doc_id)
+    except KeyError:
+        return no_document(request, r)
+    span = (start, end) if start is not None and end is not None else None
+    sentence = (ss, se) if ss is not None and se is not None else None
+    page = document.page_label(start) if span and start is not None else None
     return templates.TemplateResponse(request, "document.html", {
-        "document": document, "text": marked(document.text, marks, "hl"),
+        "document": document, "text": document_html(document, span, sentence), "format": file_format(document.id),
+        "page_link": page_link(document.id, page, start or 0, end or 0) if span else "",
+        "original": f"{document_link(document.id)}/original" if request.app.state.seeds_dir else "",
         "index": index_info(r, request.app.state.indexing)})
 
 

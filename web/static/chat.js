@@ -83,7 +83,8 @@
       quote += node.nodeName === "MARK" ? `**${node.textContent}**` : node.textContent;
     }
     const link = new URL(turn.dataset.link, window.location.href).href;
-    return `> ${quote.replace(/\s+/g, " ").trim()}\n\n— [${turn.dataset.title}](${link})\n`;
+    const page = turn.dataset.page ? `, p. ${turn.dataset.page}` : "";
+    return `> ${quote.replace(/\s+/g, " ").trim()}\n\n— [${turn.dataset.title}](${link})${page}\n`;
   }
 
   function jsonOf(turn) {
@@ -95,7 +96,7 @@
       answer: found ? turn.dataset.answer : null,
       sentence: found ? turn.querySelector(".answer.found .sentence").textContent.trim() : null,
       confidence: found ? Number(turn.dataset.confidence) : null,
-      source: found ? { title: turn.dataset.title, doc_id: turn.dataset.doc,
+      source: found ? { title: turn.dataset.title, doc_id: turn.dataset.doc, page: turn.dataset.page || null,
                         link: new URL(turn.dataset.link, window.location.href).href } : null,
     };
   }
