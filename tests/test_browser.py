@@ -460,3 +460,33 @@ def test_a_shared_server_asks_for_its_token_once(tmp_path_factory, index_dir, se
             assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Miami"
     finally:
         driver.quit()
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_an_answer_from_a_pdf_opens_on_its_original_page(browser, tmp_path_factory, size):
+    from bench import samples
+
+    seeds = tmp_path_factory.mktemp("pdf-seeds")
+    (seeds / "eastport.pdf").write_bytes(samples.report_pdf(pages=3))
+    index = tmp_path_factory.mktemp("pdf-index")
+    build_index(seeds, index, progress=False)
+    browser.set_window_size(*size)
+    try:
+        with serving(index, seeds) as url:
+            browser.get(url + "/")
+            turn = ask(browser, "Who first lit the lighthouse of Northam?")
+            assert turn.find_element(By.CSS_SELECTOR, ".sentence mark").text == "Mira Sand"
+            assert turn.find_element(By.CSS_SELECTOR, ".source .page").text == "p. 1"
+            turn.find_element(By.CSS_SELECTOR, ".page-link").click()
+            image = WebDriverWait(browser, WAIT).until(
+                seen.presence_of_element_located((By.CSS_SELECTOR, "img.original-page")))
+            WebDriverWait(browser, WAIT).until(lambda d: d.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+            assert image.size["width"] <= size[0]
+            screenshot(browser, f"pdf-page-{'phone' if size[0] < 500 else 'desktop'}.png")
+            browser.find_element(By.LINK_TEXT, "← Back to the text").click()
+            highlight = WebDriverWait(browser, WAIT).until(seen.presence_of_element_located((By.ID, "hl")))
+            assert highlight.text == "Mira Sand"
+            assert "— p. ii —" in browser.find_element(By.CSS_SELECTOR, ".document-text").text
+    finally:
+        browser.set_window_size(1280, 800)
