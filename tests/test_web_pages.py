@@ -30,6 +30,7 @@ def paged(tmp_path_factory):
     seeds = tmp_path_factory.mktemp("paged-seeds")
     (seeds / "eastport report.pdf").write_bytes(samples.report_pdf(pages=3))
     (seeds / "notes #2 ?draft% .md").write_text("# Harbour notes\n\nThe harbour master is Ines Vogel.\n")
+    (seeds / "two\nlines.txt").write_text("Tide tables\nThe spring tide peaks at dawn.\n")
     (seeds / "plain.txt").write_text("The ferry to the island leaves at noon.\n")
     index = tmp_path_factory.mktemp("paged-index")
     build_index(seeds, index, progress=False)
@@ -105,12 +106,23 @@ def test_the_document_page_shows_headings_page_breaks_and_the_answer(client):
     assert "3 pages" in page and "see it on the page" in page and "original file" in page
 
 
-def test_file_names_with_url_characters_have_working_links(client):
-    doc_id = "notes #2 ?draft% .md"
+@pytest.mark.parametrize(("doc_id", "words"), [("notes #2 ?draft% .md", "Ines Vogel"),
+                                               ("two\nlines.txt", "spring tide")])
+def test_file_names_with_url_characters_have_working_links(client, doc_id, words):
     listed = {d["id"]: d["link"] for d in client.get("/api/documents").json()["documents"]}
     assert listed[doc_id] == "/documents/" + quote(doc_id)
     page = client.get(listed[doc_id])
-    assert page.status_code == 200 and "Ines Vogel" in page.text
+    assert page.status_code == 200 and words in page.text
+
+
+def test_the_document_page_shows_its_title_once(client):
+    page = client.get("/documents/" + quote("two\nlines.txt")).text
+    article = page[page.index('<article class="document">'):page.index("</article>")]
+    assert article.count("Tide tables") == 1 and "<h1>Tide tables</h1>" in article  # not again in the text
+
+
+def test_a_link_to_the_answer_in_a_file_with_url_characters_works(client):
+    doc_id = "notes #2 ?draft% .md"
     answer = client.get("/api/ask", params={"q": "Who is the harbour master?"}).json()
     assert answer["doc_id"] == doc_id and client.get(answer["link"].split("#")[0]).status_code == 200
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, PlainSerializer
 from qa import Document, Passage, QAError, Retriever
 from qa.build import Progress
 from qa.settings import DEFAULT
+from web import ids  # noqa: F401 - registers {doc_id:doc}
 from web.conversation import Turn, answer_turn, document_link, message
 from web.highlight import word_marks
 from web.library import delete_document, file_format, save_upload
@@ -240,7 +241,7 @@ def add_files(app, files: list[UploadFile]) -> tuple[list[SavedOut], list[Refuse
     return saved, refused
 
 
-@router.delete("/api/documents/{doc_id:path}", status_code=202, tags=["documents"],
+@router.delete("/api/documents/{doc_id:doc}", status_code=202, tags=["documents"],
                responses={404: {"description": "no such file in the seeds folder"}})
 def delete(request: Request, doc_id: str) -> dict[str, str]:
     """Remove a document: its file leaves the seeds folder, and it leaves the index in a moment."""
@@ -249,7 +250,7 @@ def delete(request: Request, doc_id: str) -> dict[str, str]:
     return {"deleted": doc_id}
 
 
-@router.get("/api/documents/{doc_id:path}", response_model=DocumentOut, tags=["documents"],
+@router.get("/api/documents/{doc_id:doc}", response_model=DocumentOut, tags=["documents"],
             responses={404: {"description": "no such document in the index"}})
 def document(doc_id: str, r: AppRetriever):
     """One indexed document's clean text (the text every offset points into)."""

@@ -56,7 +56,8 @@ def document_html(document: Document, span: tuple[int, int] | None,
                   sentence: tuple[int, int] | None = None) -> Markup:
     """A document's clean text as HTML: a paragraph per line, its headings as headings, a
     "— p. 12 —" marker where each page starts, the `sentence` lightly marked and the `span`
-    strongly (id "hl", to scroll to). Every piece of text is escaped; offsets place the markup."""
+    strongly (id "hl", to scroll to). A first line that only repeats the title is left to the
+    page's own heading. Every piece of text is escaped; offsets place the markup."""
     text = document.text
     headings = {start for start, _ in document.headings}
     page_starts = dict(zip(document.pages, document.page_labels, strict=False))
@@ -69,7 +70,7 @@ def document_html(document: Document, span: tuple[int, int] | None,
         for page_start, label in page_starts.items():
             if start <= page_start <= end and (line or page_start == start):
                 out.append(Markup('<p class="page-break" id="page-{0}">— p. {0} —</p>').format(label))
-        if not line:
+        if not line or (start == 0 and line.strip() == document.title.strip()):
             continue
         tag = "h2" if start in headings else "p"
         out.append(Markup("<{0}>{1}</{0}>").format(tag, layered(text, start, end, layers)))

@@ -16,7 +16,10 @@ from fastapi.templating import Jinja2Templates
 
 from qa import QAError, Retriever
 from qa.sources import CONVERTERS, Document, pdf, sha256_of
-from web import guard
+from web import (
+    guard,
+    ids,  # noqa: F401 - registers {doc_id:doc}
+)
 from web.api import add_files
 from web.conversation import Turn, answer_turn, ask, document_link, earlier_turns, history_of, page_link, refused, seal
 from web.highlight import document_html, marked
@@ -105,7 +108,7 @@ def original_bytes(request: Request, document: Document) -> bytes | None:
     return data if sha256_of(data) == document.sha256 else None
 
 
-@router.get("/documents/{doc_id:path}/original")
+@router.get("/documents/{doc_id:doc}/original")
 def original(request: Request, doc_id: str, r: AppRetriever):
     """The original file of a document, as indexed, with its type and name (inline)."""
     try:
@@ -120,7 +123,7 @@ def original(request: Request, doc_id: str, r: AppRetriever):
     return FileResponse(path, media_type=media_type, filename=path.name, content_disposition_type="inline")
 
 
-@router.get("/documents/{doc_id:path}/pages/{label}/image")
+@router.get("/documents/{doc_id:doc}/pages/{label}/image")
 def page_image(request: Request, doc_id: str, label: str, r: AppRetriever, start: int | None = None,
                end: int | None = None):
     """A PDF page as a PNG, drawn from the original file, with [start, end) highlighted."""
@@ -136,7 +139,7 @@ def page_image(request: Request, doc_id: str, label: str, r: AppRetriever, start
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.get("/documents/{doc_id:path}/pages/{label}")
+@router.get("/documents/{doc_id:doc}/pages/{label}")
 def page_view(request: Request, doc_id: str, label: str, r: AppRetriever, start: int | None = None,
               end: int | None = None):
     """One page of a PDF as the reader sees it, the answer drawn on it (works without JavaScript)."""
@@ -173,7 +176,7 @@ def pdf_page(request: Request, r: Retriever, doc_id: str, label: str):
     return document, data, document.page_labels.index(label)
 
 
-@router.get("/documents/{doc_id:path}")
+@router.get("/documents/{doc_id:doc}")
 def document_page(request: Request, doc_id: str, r: AppRetriever, start: int | None = None, end: int | None = None,
                   ss: int | None = None, se: int | None = None):
     """A document's whole clean text: headings, paragraphs, page breaks; [start, end) marked as
