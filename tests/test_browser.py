@@ -246,7 +246,8 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(browser, hostile_url):
     screenshot(browser, "hostile.png")
     turn.find_element(By.CSS_SELECTOR, ".source-link").click()
     WebDriverWait(browser, WAIT).until(seen.presence_of_element_located((By.ID, "hl")))
-    assert "<script>window.pwned = 1</script>" in browser.find_element(By.CSS_SELECTOR, ".document-text").text
+    assert "<script>window.pwned = 1</script>" in browser.find_element(By.CSS_SELECTOR, ".document h1").text
+    assert 'onerror="window.pwned=1">' in browser.find_element(By.CSS_SELECTOR, ".document-text").text
     ran_nothing(browser, "document page")
     browser.get(hostile_url + "/?" + urlencode({"q": HOSTILE_QUESTION}))  # rendered by the server
     assert browser.find_element(By.CSS_SELECTOR, ".question .asked").text == HOSTILE_QUESTION
@@ -356,7 +357,7 @@ def test_an_answer_copies_and_the_conversation_exports_with_citations(browser, b
     turn.find_element(By.CSS_SELECTOR, "button.copy").click()
     copied = WebDriverWait(browser, WAIT).until(lambda d: d.execute_script("return window.copied"))
     assert re.fullmatch(r"> .*\*\*Miami\*\*.*\n\n— \[The Diplomatic Arena[^\]]*\]\(http://127\.0\.0\.1:\d+/documents/"
-                     r"diplomatic-arena\.txt\?start=\d+&end=\d+#hl\)\n", copied), copied
+                     r"diplomatic-arena\.txt\?start=\d+&end=\d+&ss=\d+&se=\d+#hl\)\n", copied), copied
     ask(browser, "What is the capital of Australia?")
     browser.find_element(By.ID, "export-md").click()
     browser.find_element(By.ID, "export-json").click()

@@ -70,7 +70,8 @@ def test_ask_returns_the_span_with_offsets_into_the_document(client):
     assert answer["found"] and answer["text"] == "Miami"
     assert seed_text(client, answer["doc_id"])[answer["start"]:answer["end"]] == "Miami"
     assert answer["sentence"][answer["start"] - answer["sentence_start"]:][:5] == "Miami"
-    assert answer["link"] == f"/documents/{answer['doc_id']}?start={answer['start']}&end={answer['end']}#hl"
+    assert answer["link"] == (f"/documents/{answer['doc_id']}?start={answer['start']}&end={answer['end']}"
+                              f"&ss={answer['sentence_start']}&se={answer['sentence_end']}#hl")
     assert answer["passages"] and all(p["link"].startswith("/documents/") for p in answer["passages"])
 
 
@@ -266,7 +267,9 @@ def test_pages_load_nothing_from_other_hosts(client):
 def test_document_page_highlights_the_linked_span(client):
     answer = client.get("/api/ask", params={"q": MIAMI}).json()
     page = client.get(answer["link"].split("#")[0]).text
-    assert '<mark id="hl">Miami</mark>' in page
+    assert '<mark class="span" id="hl">Miami</mark>' in page
+    sentence = answer["sentence"]
+    assert f'<mark class="in-sentence">{sentence[:sentence.index("Miami")]}</mark>' in page
 
 
 def test_document_page_ignores_a_span_outside_the_text(client):
