@@ -31,3 +31,13 @@ def running(app: FastAPI):
     finally:
         server.should_exit = True
         thread.join()
+
+
+def wait_for(check, seconds: float = 20.0) -> None:
+    """Poll `check` until it is true; AssertionError after `seconds` (a failure, not a speed bar)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")

@@ -5,12 +5,11 @@ it is, questions get a clear 503, and a previous index answers meanwhile. Stand-
 from __future__ import annotations
 
 import re
-import time
 
 import httpx
 import pytest
 from fast_encoder import GatedEncoder, WordAnalyser, WordHashEncoder
-from servers import running
+from servers import running, wait_for
 
 from qa import build_index
 from qa.settings import DEFAULT
@@ -27,15 +26,6 @@ def write(folder, files):
     folder.mkdir(exist_ok=True)
     for name, text in files.items():
         (folder / name).write_text(text)
-
-
-def wait_for(check, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ server, not the models; a real HTTP client (TestClient) and real files."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fast_encoder import WordAnalyser, WordHashEncoder
 from fastapi.testclient import TestClient
+from servers import wait_for
 
 from qa import build_index
 from qa.settings import DEFAULT
@@ -37,15 +36,6 @@ def client(tmp_path):
     client = TestClient(app)
     client.seeds = seeds
     return client
-
-
-def wait_for(check, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_the_sources_page_lists_every_document_and_finds_by_title(client):
