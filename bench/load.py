@@ -56,7 +56,7 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen:
     while time.monotonic() < deadline and server.poll() is None:
         try:
             health = httpx.get(f"http://127.0.0.1:{port}/healthz")
-            if health.status_code == 200 and not health.json()["indexing"]:
+            if health.status_code == 200 and not health.json().get("indexing"):
                 return server
         except httpx.TransportError:
             pass
