@@ -40,8 +40,8 @@ def chat_page(request: Request, r: Retriever, question: str | None, asked: list[
     `question`, if any, asked of the documents in `scope` (all without one)."""
     settings = r.settings.answering
     signer = request.app.state.signer
-    keep = len(asked) - settings.max_history
-    turns = earlier_turns(r, asked, tokens, signer)[max(0, keep):]
+    first = max(0, len(asked) - settings.max_history)  # only the last few turns are kept
+    turns = earlier_turns(r, asked[first:], tokens[first:] if len(tokens) == len(asked) else [], signer)
     status = 200
     if question is not None:
         turn = ask(r, question, history_of(turns), scope)
