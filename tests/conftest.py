@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
+
+from bench.pgserver import TemporaryPostgres
 
 from qa import Retriever, build_index
 
@@ -41,3 +45,19 @@ def index_copy(index_dir, tmp_path) -> Path:
     copy = tmp_path / "index"
     shutil.copytree(index_dir, copy)
     return copy
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL + pgvector server on a free loopback port, for the whole run."""
+    with TemporaryPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """The URL of a new, empty database on the session's server."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return postgres.url_of(name)
