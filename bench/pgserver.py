@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def binaries() -> Path:
     return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
 
-FAST = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+FAST = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 
 
 def free_port() -> int:
@@ -59,14 +60,16 @@ class TemporaryPostgres:
         self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
                  "--no-sync", "--no-instructions")
         self.start()
-        self.run("psql", "-q", "-d", self.url_of("postgres"), "-c", "CREATE DATABASE qa")
+        self.url = self.new_database("qa")
+
+    def new_database(self, name: str = "") -> str:
+        """Create an empty database (named, or `t_<random>`); returns its URL."""
+        name = name or f"t_{uuid.uuid4().hex[:12]}"
+        self.run("psql", "-q", "-d", self.url_of("postgres"), "-c", f"CREATE DATABASE {name}")
+        return self.url_of(name)
 
     def url_of(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    @property
-    def url(self) -> str:
-        return self.url_of("qa")
 
     def run(self, program: str, *args: str) -> None:
         subprocess.run([str(binaries() / program), *args], check=True, capture_output=True,
@@ -74,7 +77,8 @@ class TemporaryPostgres:
 
     def start(self) -> None:
         """Start (again) on the same port; returns when it accepts connections."""
-        options = " ".join(["-h 127.0.0.1", f"-p {self.port}", f"-k {self.folder}", *self.options])
+        options = " ".join(["-h 127.0.0.1", f"-p {self.port}", f"-k {self.folder}", "-c max_connections=400",
+                            *self.options])
         self.run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.folder / "log"), "-o", options, "start")
 
     def stop(self) -> None:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from bench.pgserver import TemporaryPostgres
-
 from qa import Retriever, build_index
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -57,7 +54,4 @@ def postgres():
 @pytest.fixture
 def pg_url(postgres) -> str:
     """The URL of a new, empty database on the session's server."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres.url, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return postgres.url_of(name)
+    return postgres.new_database()
