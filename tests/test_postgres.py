@@ -17,6 +17,7 @@ from fast_encoder import WordAnalyser, WordHashEncoder
 
 from bench.pgserver import TemporaryPostgres
 from qa import BuildLocked, IndexUnavailable, Retriever, build_index
+from qa.cli import main
 from qa.retrieval import HybridRetrieval
 from qa.settings import DEFAULT
 from qa.store import open_store
@@ -243,3 +244,13 @@ def test_a_database_that_goes_away_is_unavailable_and_recovers_when_it_returns(s
             except IndexUnavailable:
                 assert time.monotonic() < deadline, "never recovered"
                 time.sleep(0.2)
+
+
+def test_the_command_line_names_the_holder_and_never_the_password(seeds, pg_url, capsys, monkeypatch):
+    with open_store(pg_url).lock():
+        assert main(["index", "--no-wait", "--seeds", str(seeds), "--store", pg_url]) == 1
+    assert f"another build (pid {os.getpid()} on " in capsys.readouterr().err
+    monkeypatch.setenv("QA_STORE", "postgresql://qa:s3cret@127.0.0.1:1/qa")
+    assert main(["index", "--seeds", str(seeds), "--collection", "other"]) == 1
+    err = capsys.readouterr().err
+    assert "postgresql://qa:***@127.0.0.1:1/qa (collection other)" in err and "s3cret" not in err

@@ -79,6 +79,7 @@ from qa.store.manifest import DocumentEntry, Manifest, difference
 from qa.store.scan import Plan, Prepared
 
 log = logging.getLogger(__name__)
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # each failed try; the error we raise says why
 
 SCHEMA_VERSION = 1
 LOCK_CLASS = 0x7161           # first key of the build lock ("qa"); the second is the collection's
@@ -251,12 +252,24 @@ class PostgresStore:
             yield
         except PoolTimeout as error:
             raise IndexUnavailable(f"the shared store {self} cannot be reached ({doing}): no connection within "
-                                   f"{self.settings.store.connect_seconds:g} s") from error
+                                   f"{self.settings.store.connect_seconds:g} s{self.why_not()}") from error
         except psycopg.Error as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            for secret in secrets_of(self.url):
-                reason = reason.replace(secret, "***")
-            raise IndexUnavailable(f"the shared store {self} failed ({doing}): {reason}") from error
+            raise IndexUnavailable(f"the shared store {self} failed ({doing}): {self.reason(error)}") from error
+
+    def reason(self, error: Exception) -> str:
+        """An error's message on one line, with no password in it."""
+        text = " ".join(str(error).split()) or type(error).__name__
+        for secret in secrets_of(self.url):
+            text = text.replace(secret, "***")
+        return text
+
+    def why_not(self) -> str:
+        """Why a connection cannot be made now (one try), as '; <reason>', or ''."""
+        try:
+            psycopg.connect(self.url, **self.connect_arguments("probe")).close()
+        except psycopg.Error as error:
+            return f"; {self.reason(error)}"
+        return ""
 
     @contextmanager
     def connection(self, doing: str) -> Iterator[psycopg.Connection]:
