@@ -489,25 +489,32 @@ class PostgresStore:
                 copy.write_row(value)
 
     def cleanup(self) -> None:
-        """Delete the versions superseded more than `keep_seconds` ago, and the rows only they held."""
-        with self.connection("removing old versions") as connection, connection.transaction():
+        """Delete the versions superseded more than `keep_seconds` ago and the rows only they held;
+        then refresh the planner's statistics (a build's rows are new to it)."""
+        with self.connection("removing old versions") as connection:
             if self.meta(connection) is None:
                 return
-            first, oldest = one(connection,
-                "SELECT min(number), min(number) FILTER (WHERE superseded IS NULL OR superseded > "
-                "clock_timestamp() - make_interval(secs => %s)) FROM (SELECT number, lead(created) OVER "
-                "(ORDER BY number) AS superseded FROM versions) v", (self.settings.store.keep_seconds,))
-            if first is None or first == oldest:
-                return
-            for table in ("chunks", "sentences"):
-                dead = [row for (row,) in connection.execute(
-                    f"DELETE FROM {table} WHERE died <= %s RETURNING id", (oldest,)).fetchall()]
-                connection.execute(f"DELETE FROM {table[:-1]}_postings WHERE row_id = ANY(%s)", (dead,))
-            connection.execute("DELETE FROM documents WHERE died <= %s", (oldest,))
-            connection.execute("DELETE FROM frequencies f USING frequencies g WHERE g.version > %s AND "
-                               "g.version <= %s AND f.term = g.term AND f.version < g.version", (first, oldest))
-            connection.execute("DELETE FROM versions WHERE number < %s", (oldest,))
-            log.info("removed versions %d to %d of %s", first, oldest - 1, self)
+            with connection.transaction():
+                self.remove_old_versions(connection)
+            connection.execute("ANALYZE documents, chunks, sentences, chunk_postings, sentence_postings, frequencies")
+
+    def remove_old_versions(self, connection: psycopg.Connection) -> None:
+        """Delete the versions superseded more than `keep_seconds` ago, and the rows only they held."""
+        first, oldest = one(connection,
+            "SELECT min(number), min(number) FILTER (WHERE superseded IS NULL OR superseded > "
+            "clock_timestamp() - make_interval(secs => %s)) FROM (SELECT number, lead(created) OVER "
+            "(ORDER BY number) AS superseded FROM versions) v", (self.settings.store.keep_seconds,))
+        if first is None or first == oldest:
+            return
+        for table in ("chunks", "sentences"):
+            dead = [row for (row,) in connection.execute(
+                f"DELETE FROM {table} WHERE died <= %s RETURNING id", (oldest,)).fetchall()]
+            connection.execute(f"DELETE FROM {table[:-1]}_postings WHERE row_id = ANY(%s)", (dead,))
+        connection.execute("DELETE FROM documents WHERE died <= %s", (oldest,))
+        connection.execute("DELETE FROM frequencies f USING frequencies g WHERE g.version > %s AND "
+                           "g.version <= %s AND f.term = g.term AND f.version < g.version", (first, oldest))
+        connection.execute("DELETE FROM versions WHERE number < %s", (oldest,))
+        log.info("removed versions %d to %d of %s", first, oldest - 1, self)
 
     # the read side
 
@@ -827,8 +834,9 @@ class PostgresReader:
         ids = np.array([row[0] for row in found], dtype=np.int64)
         spans = np.array([(row[1], row[2], row[3], row[4]) for row in found], dtype=rows.SENTENCE)
         heading_of = np.array([row[5] for row in found], dtype=np.int64)
-        token_tables = [rows.renumbered(np.frombuffer(row[6], dtype=rows.TOKEN), row[1]) for row in found]
-        lengths = np.array([len(table) for table in token_tables], dtype=np.int64)
+        lengths = np.array([len(row[6]) // rows.TOKEN.itemsize for row in found], dtype=np.int64)
+        token_rows = rows.renumbered(np.frombuffer(b"".join(row[6] for row in found), dtype=rows.TOKEN),
+                                     np.repeat(spans["doc"], lengths))
         tokens = np.empty(len(ids), dtype=rows.RANGE)
         tokens["stop"] = np.cumsum(lengths)
         tokens["first"] = tokens["stop"] - lengths
@@ -837,7 +845,7 @@ class PostgresReader:
         of_chunk["stop"] = np.searchsorted(ids, ranges["stop"])
         return SentenceHits(
             ids=ids, spans=spans, tokens=tokens,
-            token_rows=np.concatenate([np.zeros(0, dtype=rows.TOKEN), *token_tables]),
+            token_rows=token_rows,
             term_idf=self.term_idf(query.tokens),
             cosine=np.array([row[7] for row in found], dtype=np.float32),
             lexical=np.array([row[8] for row in found], dtype=np.float32),
