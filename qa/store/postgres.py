@@ -27,9 +27,9 @@ Tables (per schema):
     chunks        id, doc (key), born/died, offsets, BM25 length, its sentence ids [first, stop),
                   vector(d) with an HNSW index (inner product: vectors are unit rows)
     sentences     id, doc, born/died, offsets, heading flag, section heading id, BM25 length,
-                  vector(d), token rows
+                  its terms and their counts, vector(d), token rows
     terms         BM25 term -> id
-    chunk_postings, sentence_postings   (term, row, term frequency)
+    chunk_postings  (term, row, term frequency)
     frequencies   (term, version) -> how many chunks and sentences hold the term, written only
                   for the terms a version changed: a reader takes the latest row <= v
 
@@ -43,8 +43,11 @@ more tuple headers than tokens.
 
 BM25 is Lucene's formula over the same term counts as `qa.lexical`: the IDF
 from the version's row count and the term's frequency row, the length norm
-from the row's length and the version's average, summed in SQL over the
-postings of the query's terms only.
+from the row's length and the version's average, summed in SQL. Chunks are
+searched by term, so theirs is summed over the postings of the query's terms
+only; sentences are only ever scored once their chunks are candidates, so each
+sentence row carries its own (term, count) arrays and is scored from them where
+it is read, with no second lookup.
 """
 
 from __future__ import annotations
@@ -54,12 +57,13 @@ import os
 import socket
 import time
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -79,6 +83,7 @@ from qa.store.manifest import DocumentEntry, Manifest, difference
 from qa.store.scan import Plan, Prepared
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # each failed try; the error we raise says why
 
 SCHEMA_VERSION = 1
@@ -113,16 +118,14 @@ CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops) WIT
 CREATE TABLE sentences (
     id bigint PRIMARY KEY, doc bigint NOT NULL, born integer NOT NULL, died integer,
     char_start integer NOT NULL, char_end integer NOT NULL, heading boolean NOT NULL, section bigint,
-    length integer NOT NULL, embedding vector({dimension}) NOT NULL, tokens bytea NOT NULL);
+    length integer NOT NULL, terms integer[] NOT NULL, counts real[] NOT NULL,
+    embedding vector({dimension}) NOT NULL, tokens bytea NOT NULL);
 CREATE INDEX sentences_doc ON sentences (doc);
 CREATE INDEX sentences_died ON sentences (died);
 CREATE TABLE terms (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, term text NOT NULL UNIQUE);
 CREATE TABLE chunk_postings (term integer NOT NULL, row_id bigint NOT NULL, tf real NOT NULL,
                              PRIMARY KEY (term, row_id));
 CREATE INDEX chunk_postings_row ON chunk_postings (row_id);
-CREATE TABLE sentence_postings (term integer NOT NULL, row_id bigint NOT NULL, tf real NOT NULL,
-                                PRIMARY KEY (term, row_id));
-CREATE INDEX sentence_postings_row ON sentence_postings (row_id);
 CREATE TABLE frequencies (term integer NOT NULL, version integer NOT NULL, chunks integer NOT NULL,
                           sentences integer NOT NULL, PRIMARY KEY (term, version));
 CREATE INDEX frequencies_version ON frequencies (version);
@@ -236,11 +239,10 @@ class PostgresStore:
 
     @property
     def pool(self) -> ConnectionPool:
-        """Connections for queries, opened on first use; a broken one is replaced when taken."""
+        """Connections for queries, opened on first use (a broken one is dropped when it is given back)."""
         if self._pool is None:
             self._pool = ConnectionPool(self.url, min_size=1, max_size=self.settings.store.pool_size,
                                         kwargs=self.connect_arguments("reader"), configure=self.configure,
-                                        check=ConnectionPool.check_connection,
                                         timeout=self.settings.store.connect_seconds, open=True,
                                         name=f"qa-{self.collection}")
         return self._pool
@@ -280,6 +282,21 @@ class PostgresStore:
             else:
                 with self.pool.connection() as connection:
                     yield connection
+
+    def read(self, doing: str, work: Callable[[psycopg.Connection], T]) -> T:
+        """`work(connection)`, as `connection` gives one. A pooled connection found broken (the server
+        restarted since it was opened) is dropped and `work` runs once more on a fresh one, so a
+        restart costs no request that comes after it; failures are `IndexUnavailable`."""
+        if self._writer is None:
+            try:
+                with self.pool.connection() as connection:
+                    return work(connection)
+            except psycopg.OperationalError as error:
+                log.info("%s: a connection to %s broke (%s); trying a fresh one", doing, self, self.reason(error))
+            except PoolTimeout:
+                pass  # said below, with the reason
+        with self.connection(doing) as connection:
+            return work(connection)
 
     def close(self) -> None:
         """Close every connection this store opened."""
@@ -356,11 +373,11 @@ class PostgresStore:
         return Version(*row) if row else None
 
     def live_version(self) -> str | None:
-        with self.connection("reading the live version") as connection:
-            if self.meta(connection) is None:
-                return None
-            live = self.live(connection)
-        return live.name if live else None
+        def name(connection: psycopg.Connection) -> str | None:
+            live = self.live(connection) if self.meta(connection) is not None else None
+            return live.name if live else None
+
+        return self.read("reading the live version", name)
 
     def previous(self, fingerprint: dict) -> tuple[Manifest | None, str]:
         """The live manifest if its documents can be kept, else None and why not."""
@@ -447,13 +464,14 @@ class PostgresStore:
         totals = one(connection,
                      "SELECT coalesce(sum(chunks), 0), coalesce(sum(chunk_length), 0), coalesce(sum(sentences), 0), "
                      "coalesce(sum(sentence_length), 0) FROM documents WHERE key = ANY(%s)", (keys,))
-        holding: dict[str, dict[int, int]] = {}
         for table in ("chunks", "sentences"):
             connection.execute(f"UPDATE {table} SET died = %s WHERE doc = ANY(%s)", (number, keys))
-            holding[table] = dict(connection.execute(
-                f"SELECT p.term, count(*) FROM {table} r JOIN {table[:-1]}_postings p ON p.row_id = r.id "
-                "WHERE r.doc = ANY(%s) GROUP BY p.term", (keys,)).fetchall())
-        return Gone(np.array(totals, dtype=np.int64), holding["chunks"], holding["sentences"])
+        holding: list[dict[int, int]] = [dict(connection.execute(query, (keys,)).fetchall()) for query in (
+            "SELECT p.term, count(*) FROM chunks r JOIN chunk_postings p ON p.row_id = r.id WHERE r.doc = ANY(%s) "
+            "GROUP BY p.term",
+            "SELECT t.term, count(*) FROM sentences s, unnest(s.terms) t (term) WHERE s.doc = ANY(%s) "
+            "GROUP BY t.term")]
+        return Gone(np.array(totals, dtype=np.int64), *holding)
 
     def update_stats(self, connection: psycopg.Connection, plan: Plan) -> None:
         """Kept documents whose file was touched but not changed: their new size and mtime (what the
@@ -496,7 +514,7 @@ class PostgresStore:
                 return
             with connection.transaction():
                 self.remove_old_versions(connection)
-            connection.execute("ANALYZE documents, chunks, sentences, chunk_postings, sentence_postings, frequencies")
+            connection.execute("ANALYZE documents, chunks, sentences, chunk_postings, frequencies")
 
     def remove_old_versions(self, connection: psycopg.Connection) -> None:
         """Delete the versions superseded more than `keep_seconds` ago, and the rows only they held."""
@@ -506,10 +524,10 @@ class PostgresStore:
             "(ORDER BY number) AS superseded FROM versions) v", (self.settings.store.keep_seconds,))
         if first is None or first == oldest:
             return
-        for table in ("chunks", "sentences"):
-            dead = [row for (row,) in connection.execute(
-                f"DELETE FROM {table} WHERE died <= %s RETURNING id", (oldest,)).fetchall()]
-            connection.execute(f"DELETE FROM {table[:-1]}_postings WHERE row_id = ANY(%s)", (dead,))
+        dead = [row for (row,) in connection.execute("DELETE FROM chunks WHERE died <= %s RETURNING id",
+                                                     (oldest,)).fetchall()]
+        connection.execute("DELETE FROM chunk_postings WHERE row_id = ANY(%s)", (dead,))
+        connection.execute("DELETE FROM sentences WHERE died <= %s", (oldest,))
         connection.execute("DELETE FROM documents WHERE died <= %s", (oldest,))
         connection.execute("DELETE FROM frequencies f USING frequencies g WHERE g.version > %s AND "
                            "g.version <= %s AND f.term = g.term AND f.version < g.version", (first, oldest))
@@ -521,27 +539,30 @@ class PostgresStore:
     def open(self, fingerprint: dict) -> PostgresReader:
         """A reader of the live version, which must match `fingerprint` where a reader must;
         `IndexUnavailable` when there is none, or it is incompatible, or the database is unreachable."""
-        with self.connection("opening the index") as connection:
-            meta = self.meta(connection)
-            problem = self.unreadable(meta)
-            if problem:
-                raise IndexUnavailable(problem)
-            live = self.live(connection)
-            if live is None:
-                raise IndexUnavailable(self.unreadable(None))
-            changed = difference(live.fingerprint, fingerprint)
-            if changed:
-                name, was, now = changed
-                raise IndexUnavailable(f"the index in {self} was built with {name}={was!r}, this qa needs "
-                                       f"{now!r}: run {self.command()} to rebuild it")
-            manifest = self.manifest(connection, live)
-            keys = dict(connection.execute(f"SELECT doc_id, key FROM documents WHERE {ALIVE.format(t='documents')}",
-                                           {"v": live.number}).fetchall())
+        return self.read("opening the index", lambda connection: self.reader(connection, fingerprint))
+
+    def reader(self, connection: psycopg.Connection, fingerprint: dict) -> PostgresReader:
+        """A reader of the live version, read through `connection`."""
+        meta = self.meta(connection)
+        problem = self.unreadable(meta)
+        if problem:
+            raise IndexUnavailable(problem)
+        live = self.live(connection)
+        if live is None:
+            raise IndexUnavailable(self.unreadable(None))
+        changed = difference(live.fingerprint, fingerprint)
+        if changed:
+            name, was, now = changed
+            raise IndexUnavailable(f"the index in {self} was built with {name}={was!r}, this qa needs "
+                                   f"{now!r}: run {self.command()} to rebuild it")
+        manifest = self.manifest(connection, live)
+        keys: dict[str, int] = dict(connection.execute(
+            f"SELECT doc_id, key FROM documents WHERE {ALIVE.format(t='documents')}", {"v": live.number}).fetchall())
         return PostgresReader(self, live, manifest, keys)
 
     def _fetch_document(self, key: int) -> Document:
-        with self.connection("reading a document") as connection:
-            row = connection.execute(f"SELECT {DOCUMENT_SELECT} FROM documents WHERE key = %s", (key,)).fetchone()
+        row = self.read("reading a document", lambda connection: connection.execute(
+            f"SELECT {DOCUMENT_SELECT} FROM documents WHERE key = %s", (key,)).fetchone())
         if row is None:
             raise IndexUnavailable(f"document {key} is no longer in {self}: its version was removed; reopen")
         return document_of(row)
@@ -634,14 +655,15 @@ class Written:
                                     int(sentence_lengths[at_sentence:at_sentence + s].sum()), document.text,
                                     list(document.pages), Jsonb(fields)))
                     at_chunk, at_sentence = at_chunk + c, at_sentence + s
-            self.insert_rows(cursor, number, first, chunk_ids, sentence_ids, chunk_lengths, sentence_lengths)
-        copy_postings(connection, "chunk_postings", self.chunk_counts, chunk_ids, term_ids)
-        copy_postings(connection, "sentence_postings", self.sentence_counts, sentence_ids, term_ids)
+            self.insert_rows(cursor, number, first, chunk_ids, sentence_ids, chunk_lengths, sentence_lengths,
+                             term_ids)
+        copy_postings(connection, self.chunk_counts, chunk_ids, term_ids)
         self.chunk_holders = holders(self.chunk_counts, term_ids)
         self.sentence_holders = holders(self.sentence_counts, term_ids)
 
     def insert_rows(self, cursor: psycopg.Cursor, number: int, first: int, chunk_ids: np.ndarray,
-                    sentence_ids: np.ndarray, chunk_lengths: np.ndarray, sentence_lengths: np.ndarray) -> None:
+                    sentence_ids: np.ndarray, chunk_lengths: np.ndarray, sentence_lengths: np.ndarray,
+                    term_ids: np.ndarray) -> None:
         at_chunk = at_sentence = 0
         with cursor.copy("COPY chunks FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["bigint", "bigint", "integer", "integer", "integer", "integer", "integer", "bigint",
@@ -657,15 +679,18 @@ class Written:
         at_sentence = 0
         with cursor.copy("COPY sentences FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["bigint", "bigint", "integer", "integer", "integer", "integer", "boolean", "bigint",
-                            "integer", "vector", "bytea"])
+                            "integer", "integer[]", "real[]", "vector", "bytea"])
+            counts = self.sentence_counts
             for n, part in enumerate(self.prepared):
                 tokens = rows.rows_within(part.sentences, part.tokens)
                 sections = rows.section_headings(part.sentences)
                 for k, sentence in enumerate(part.sentences):
-                    ids = sentence_ids[at_sentence:]
+                    ids, row = sentence_ids[at_sentence:], at_sentence + k
+                    terms = slice(counts.indptr[row], counts.indptr[row + 1])
                     copy.write_row((int(ids[k]), first + n, number, None, int(sentence["start"]), int(sentence["end"]),
                                     bool(sentence["heading"]), int(ids[sections[k]]) if sections[k] >= 0 else None,
-                                    int(sentence_lengths[at_sentence + k]), part.sentence_vectors[k],
+                                    int(sentence_lengths[row]), term_ids[counts.indices[terms]].tolist(),
+                                    counts.data[terms].tolist(), part.sentence_vectors[k],
                                     part.tokens[tokens[k]["first"]:tokens[k]["stop"]].tobytes()))
                 at_sentence += len(part.sentences)
 
@@ -685,15 +710,14 @@ def holders(counts, term_ids: np.ndarray) -> dict[int, int]:
     return {int(term_ids[c]): int(n) for c in np.flatnonzero(per_column) for n in [per_column[c]]}
 
 
-def copy_postings(connection: psycopg.Connection, table: str, counts, row_ids: np.ndarray,
-                  term_ids: np.ndarray) -> None:
+def copy_postings(connection: psycopg.Connection, counts, row_ids: np.ndarray, term_ids: np.ndarray) -> None:
     """Every (term, row, count) of a term-count matrix, as one binary COPY built by numpy."""
     matrix = counts.tocoo()
     postings = np.empty(matrix.nnz, dtype=POSTING)
     postings["fields"], postings["term_size"], postings["row_size"], postings["tf_size"] = 3, 4, 8, 4
     postings["term"], postings["row"], postings["tf"] = term_ids[matrix.col], row_ids[matrix.row], matrix.data
-    with connection.cursor() as cursor, cursor.copy(f"COPY {table} (term, row_id, tf) FROM STDIN (FORMAT BINARY)"
-                                                    ) as copy:
+    with connection.cursor() as cursor, cursor.copy("COPY chunk_postings (term, row_id, tf) FROM STDIN "
+                                                    "(FORMAT BINARY)") as copy:
         copy.write(COPY_HEADER + postings.tobytes() + COPY_TRAILER)
 
 
@@ -722,16 +746,17 @@ SCOPE = (" AND c.doc IN (SELECT key FROM documents d WHERE {alive} AND (d.doc_id
 SENTENCES = """
 WITH wanted AS (SELECT unnest(%(inside)s::bigint[]) AS id),
 ids AS (SELECT id FROM wanted
-        UNION SELECT s.section FROM wanted JOIN sentences s USING (id) WHERE s.section IS NOT NULL),
-q (term, idf) AS (SELECT * FROM unnest(%(terms)s::integer[], %(idfs)s::float8[])),
-lexical AS (
-    SELECT s.id, sum(q.idf * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * s.length / %(average)s))) AS score
-    FROM ids CROSS JOIN q JOIN sentence_postings p ON p.term = q.term AND p.row_id = ids.id
-    JOIN sentences s ON s.id = ids.id GROUP BY s.id)
+        UNION SELECT s.section FROM wanted JOIN sentences s USING (id) WHERE s.section IS NOT NULL)
 SELECT s.id, s.doc, s.char_start, s.char_end, s.heading, coalesce(s.section, -1), s.tokens,
-       -(s.embedding <#> %(vector)s::vector), coalesce(l.score, 0)
-FROM ids JOIN sentences s USING (id) LEFT JOIN lexical l USING (id) ORDER BY s.id
+       -(s.embedding <#> %(vector)s::vector), {bm25}
+FROM ids JOIN sentences s USING (id)
+CROSS JOIN LATERAL (SELECT %(k1)s * (1 - %(b)s + %(b)s * s.length / %(average)s) AS norm) n
+ORDER BY s.id
 """
+# A query term's count in a sentence row, and its BM25 share (one term of a sum written out per query term:
+# array_position over a sentence's few terms is cheaper than a subquery per row).
+TERM_COUNT = "coalesce(s.counts[array_position(s.terms, %(term{i})s)], 0)"
+TERM_SHARE = "%(idf{i})s * {tf} / ({tf} + n.norm)"
 
 
 class PostgresReader:
@@ -752,10 +777,9 @@ class PostgresReader:
         return self.manifest.version
 
     def documents(self) -> list[Document]:
-        with self.store.connection("reading the documents") as connection:
-            found = connection.execute(
-                f"SELECT {DOCUMENT_SELECT} FROM documents WHERE "
-                f"{ALIVE.format(t='documents')} ORDER BY doc_id", {"v": self.live.number}).fetchall()
+        found = self.store.read("reading the documents", lambda connection: connection.execute(
+            f"SELECT {DOCUMENT_SELECT} FROM documents WHERE {ALIVE.format(t='documents')} ORDER BY doc_id",
+            {"v": self.live.number}).fetchall())
         return [document_of(row) for row in found]
 
     def document(self, doc_id: str) -> Document:
@@ -769,11 +793,10 @@ class PostgresReader:
         return self.store.document_cache(number)
 
     def _terms(self, tokens: tuple[str, ...]) -> Terms:
-        with self.store.connection("reading term frequencies") as connection:
-            found = connection.execute(
-                "SELECT t.term, t.id, f.chunks, f.sentences FROM terms t CROSS JOIN LATERAL (SELECT chunks, sentences "
-                "FROM frequencies WHERE term = t.id AND version <= %s ORDER BY version DESC LIMIT 1) f "
-                "WHERE t.term = ANY(%s) ORDER BY t.id", (self.live.number, list(tokens))).fetchall()
+        found = self.store.read("reading term frequencies", lambda connection: connection.execute(
+            "SELECT t.term, t.id, f.chunks, f.sentences FROM terms t CROSS JOIN LATERAL (SELECT chunks, sentences "
+            "FROM frequencies WHERE term = t.id AND version <= %s ORDER BY version DESC LIMIT 1) f "
+            "WHERE t.term = ANY(%s) ORDER BY t.id", (self.live.number, list(tokens))).fetchall())
         return Terms([row[0] for row in found], np.array([row[1] for row in found], dtype=np.int64),
                      np.array([row[2] for row in found], dtype=np.int64),
                      np.array([row[3] for row in found], dtype=np.int64))
@@ -799,11 +822,14 @@ class PostgresReader:
                       "vector": vector_literal(query.vector),
                       "ids": [entry for entry in scope or () if not entry.endswith("/")],
                       "folders": [entry for entry in scope or () if entry.endswith("/")]}
-        with self.store.connection("finding candidates") as connection:
+        def find(connection: psycopg.Connection) -> list[tuple]:
             found = connection.execute(CANDIDATES.format(alive=alive, scope=scope_sql, dense=dense),
                                        parameters).fetchall()
             if not found:
                 self.check_kept(connection)
+            return found
+
+        found = self.store.read("finding candidates", find)
         columns = list(zip(*found, strict=True)) or [()] * 6
         return ChunkHits(ids=np.array(columns[0], dtype=np.int64),
                          spans=np.array(list(zip(*columns[1:4], strict=True)), dtype=rows.CHUNK),
@@ -819,18 +845,24 @@ class PostgresReader:
     def sentences(self, chunk_ids: np.ndarray, query: Query) -> SentenceHits:
         """The sentences of `chunk_ids` and their section headings, with cosine and BM25."""
         terms = self.query_terms(query.tokens)
-        with self.store.connection("reading sentences") as connection:
+        known = terms.sentences > 0
+        term_ids, idfs = terms.ids[known].tolist(), idf(self.live.sentences, terms.sentences[known]).tolist()
+        bm25 = " + ".join(TERM_SHARE.format(i=i, tf=TERM_COUNT.format(i=i)) for i in range(len(term_ids)))
+        parameters = {**self.weights, "vector": vector_literal(query.vector),
+                      "average": self.average(self.live.sentence_length, self.live.sentences),
+                      **{f"term{i}": term for i, term in enumerate(term_ids)},
+                      **{f"idf{i}": value for i, value in enumerate(idfs)}}
+
+        def read(connection: psycopg.Connection) -> tuple[np.ndarray, list[tuple]]:
             found_ranges = connection.execute(
                 "SELECT c.first_sentence, c.stop_sentence FROM unnest(%s::bigint[]) WITH ORDINALITY AS u (id, n) "
                 "JOIN chunks c USING (id) ORDER BY u.n", (np.asarray(chunk_ids).tolist(),)).fetchall()
             ranges = np.array(found_ranges, dtype=np.int64).reshape(-1, 2).view(rows.RANGE).ravel()
             inside = np.unique(rows.expand(ranges)) if len(ranges) else np.zeros(0, dtype=np.int64)
-            known = terms.sentences > 0
-            found = connection.execute(SENTENCES, {
-                **self.weights, "inside": inside.tolist(), "terms": terms.ids[known].tolist(),
-                "idfs": idf(self.live.sentences, terms.sentences[known]).tolist(),
-                "average": self.average(self.live.sentence_length, self.live.sentences),
-                "vector": vector_literal(query.vector)}).fetchall()
+            return ranges, connection.execute(SENTENCES.format(bm25=bm25 or "0"),
+                                              {**parameters, "inside": inside.tolist()}).fetchall()
+
+        ranges, found = self.store.read("reading sentences", read)
         ids = np.array([row[0] for row in found], dtype=np.int64)
         spans = np.array([(row[1], row[2], row[3], row[4]) for row in found], dtype=rows.SENTENCE)
         heading_of = np.array([row[5] for row in found], dtype=np.int64)
