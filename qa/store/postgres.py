@@ -90,6 +90,7 @@ SCHEMA_VERSION = 1
 LOCK_CLASS = 0x7161           # first key of the build lock ("qa"); the second is the collection's
 ALIVE = "{t}.born <= %(v)s AND coalesce({t}.died, 2147483647) > %(v)s"
 DOCUMENT_COLUMNS = ("id", "title", "text", "path", "sha256", "pages")   # the rest of a Document goes in `fields`
+RANGES_KEPT = 100_000         # chunks whose sentence ranges a reader remembers between candidates and sentences
 DOCUMENT_SELECT = "doc_id, title, text, path, sha256, pages, fields"
 
 SCHEMA = """
@@ -734,7 +735,8 @@ lexical AS (
     WHERE {alive}{scope} GROUP BY c.id),
 best AS (SELECT id FROM lexical ORDER BY score DESC LIMIT %(n)s),
 dense AS ({dense})
-SELECT c.id, c.doc, c.char_start, c.char_end, -(c.embedding <#> %(vector)s::vector), coalesce(l.score, 0)
+SELECT c.id, c.doc, c.char_start, c.char_end, -(c.embedding <#> %(vector)s::vector), coalesce(l.score, 0),
+       c.first_sentence, c.stop_sentence
 FROM kept, (SELECT id FROM best UNION SELECT id FROM dense) u JOIN chunks c USING (id) LEFT JOIN lexical l USING (id)
 ORDER BY c.id
 """
@@ -744,14 +746,10 @@ EXACT = ("SELECT id FROM (SELECT id, embedding <#> %(vector)s::vector AS distanc
 SCOPE = (" AND c.doc IN (SELECT key FROM documents d WHERE {alive} AND (d.doc_id = ANY(%(ids)s) OR "
          "EXISTS (SELECT FROM unnest(%(folders)s::text[]) f WHERE starts_with(d.doc_id, f))))")
 SENTENCES = """
-WITH wanted AS (SELECT unnest(%(inside)s::bigint[]) AS id),
-ids AS (SELECT id FROM wanted
-        UNION SELECT s.section FROM wanted JOIN sentences s USING (id) WHERE s.section IS NOT NULL)
 SELECT s.id, s.doc, s.char_start, s.char_end, s.heading, coalesce(s.section, -1), s.tokens,
        -(s.embedding <#> %(vector)s::vector), {bm25}
-FROM ids JOIN sentences s USING (id)
-CROSS JOIN LATERAL (SELECT %(k1)s * (1 - %(b)s + %(b)s * s.length / %(average)s) AS norm) n
-ORDER BY s.id
+FROM sentences s CROSS JOIN LATERAL (SELECT %(k1)s * (1 - %(b)s + %(b)s * s.length / %(average)s) AS norm) n
+WHERE s.id = ANY(%(ids)s)
 """
 # A query term's count in a sentence row, and its BM25 share (one term of a sum written out per query term:
 # array_position over a sentence's few terms is cheaper than a subquery per row).
@@ -769,6 +767,7 @@ class PostgresReader:
         self.keys = keys
         self.settings = store.settings
         self.terms = lru_cache(maxsize=256)(self._terms)
+        self.ranges: dict[int, tuple[int, int]] = {}    # chunk id -> its sentence ids [first, stop)
         lexical_settings = self.settings.lexical
         self.weights = {"k1": lexical_settings.k1, "b": lexical_settings.b, "v": version.number}
 
@@ -830,10 +829,22 @@ class PostgresReader:
             return found
 
         found = self.store.read("finding candidates", find)
-        columns = list(zip(*found, strict=True)) or [()] * 6
+        columns = list(zip(*found, strict=True)) or [()] * 8
+        if len(self.ranges) > RANGES_KEPT:
+            self.ranges.clear()
+        self.ranges.update(zip(columns[0], zip(columns[6], columns[7], strict=True), strict=True))
         return ChunkHits(ids=np.array(columns[0], dtype=np.int64),
                          spans=np.array(list(zip(*columns[1:4], strict=True)), dtype=rows.CHUNK),
                          cosine=np.array(columns[4], dtype=np.float32), lexical=np.array(columns[5], dtype=np.float32))
+
+    def sentence_ranges(self, connection: psycopg.Connection, chunk_ids: list[int]) -> np.ndarray:
+        """The RANGE of sentence ids of each chunk, as `candidates` gave them (else read now)."""
+        missing = [chunk for chunk in chunk_ids if chunk not in self.ranges]
+        if missing:
+            self.ranges.update((chunk, (first, stop)) for chunk, first, stop in connection.execute(
+                "SELECT id, first_sentence, stop_sentence FROM chunks WHERE id = ANY(%s)", (missing,)).fetchall())
+        return np.array([self.ranges[chunk] for chunk in chunk_ids], dtype=np.int64).reshape(-1, 2).view(
+            rows.RANGE).ravel()
 
     def check_kept(self, connection: psycopg.Connection) -> None:
         """`IndexUnavailable` when this reader's version has been removed (it was superseded more
@@ -854,13 +865,14 @@ class PostgresReader:
                       **{f"idf{i}": value for i, value in enumerate(idfs)}}
 
         def read(connection: psycopg.Connection) -> tuple[np.ndarray, list[tuple]]:
-            found_ranges = connection.execute(
-                "SELECT c.first_sentence, c.stop_sentence FROM unnest(%s::bigint[]) WITH ORDINALITY AS u (id, n) "
-                "JOIN chunks c USING (id) ORDER BY u.n", (np.asarray(chunk_ids).tolist(),)).fetchall()
-            ranges = np.array(found_ranges, dtype=np.int64).reshape(-1, 2).view(rows.RANGE).ravel()
+            ranges = self.sentence_ranges(connection, np.asarray(chunk_ids).tolist())
             inside = np.unique(rows.expand(ranges)) if len(ranges) else np.zeros(0, dtype=np.int64)
-            return ranges, connection.execute(SENTENCES.format(bm25=bm25 or "0"),
-                                              {**parameters, "inside": inside.tolist()}).fetchall()
+            query = SENTENCES.format(bm25=bm25 or "0")
+            found = connection.execute(query, {**parameters, "ids": inside.tolist()}).fetchall()
+            headings = {row[5] for row in found if row[5] >= 0} - set(inside.tolist())
+            if headings:  # section headings above the chunks
+                found += connection.execute(query, {**parameters, "ids": sorted(headings)}).fetchall()
+            return ranges, sorted(found)
 
         ranges, found = self.store.read("reading sentences", read)
         ids = np.array([row[0] for row in found], dtype=np.int64)
