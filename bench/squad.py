@@ -17,7 +17,9 @@ shared store too and both are printed side by side: `--store postgresql` starts
 a throwaway PostgreSQL + pgvector server (bench/pgserver.py, PostgreSQL's
 default durability) as the tests do; a postgresql:// URL uses yours, in the
 collection `squad` (an existing one is updated, and the build time then counts
-only what changed).
+only what changed). The side-by-side latencies are measured again with the two
+stores taking turns question by question, so that load from elsewhere on the
+machine falls on both alike.
 
 Data: SQuAD 2.0 dev (CC BY-SA 4.0), Rajpurkar et al. 2016 and 2018.
 """
@@ -132,6 +134,30 @@ def timed(call, questions: list[Question]) -> list[float]:
         call(q.text)
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
+
+
+def interleaved(calls: list, questions: list[Question]) -> list[list[float]]:
+    """Milliseconds of each of `calls` on every question, warm, the calls taking turns question by
+    question (the first one first on even questions): on a machine others share, a burst of load
+    falls on all of them alike."""
+    latencies: list[list[float]] = [[] for _ in calls]
+    for number, q in enumerate(questions):
+        order = range(len(calls)) if number % 2 == 0 else reversed(range(len(calls)))
+        for which in order:
+            started = time.perf_counter()
+            calls[which](q.text)
+            latencies[which].append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def compare_latency(embedded: dict, shared: dict, stores: list, questions: list[Question]) -> None:
+    """Measure search() and answer() on both stores again, interleaved, into their results."""
+    retrievers = [Retriever.open(store, settings) for store, settings in stores]
+    for name, call in (("search", lambda r: lambda q: r.search(q, k=20)), ("answer", lambda r: r.answer)):
+        for results, latencies in zip((embedded, shared), interleaved([call(r) for r in retrievers], questions),
+                                      strict=True):
+            results[f"{name}_p50"] = statistics.median(latencies)
+            results[f"{name}_p99"] = percentile(latencies, 0.99)
 
 
 def run_txtai(seeds: Path, questions: list[Question]) -> dict:
@@ -259,7 +285,9 @@ def main() -> None:
             from qa.store.postgres import masked
 
             with shared_store(args.store) as url:
-                shared = run_qa(seeds, url, questions, DEFAULT.replace(store={"collection": "squad"}))
+                collection = DEFAULT.replace(store={"collection": "squad"})
+                shared = run_qa(seeds, url, questions, collection)
+                compare_latency(ours, shared, [(index_dir, DEFAULT), (url, collection)], questions)
                 where = masked(url)
     print_table(ours, theirs)
     if args.store:

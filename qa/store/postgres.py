@@ -29,7 +29,7 @@ Tables (per schema):
     sentences     id, doc, born/died, offsets, heading flag, section heading id, BM25 length,
                   its terms and their counts, vector(d), token rows
     terms         BM25 term -> id
-    chunk_postings  (term, row, term frequency)
+    chunk_postings  (term, row, term frequency), with the row's BM25 length, birth and document
     frequencies   (term, version) -> how many chunks and sentences hold the term, written only
                   for the terms a version changed: a reader takes the latest row <= v
 
@@ -45,9 +45,11 @@ BM25 is Lucene's formula over the same term counts as `qa.lexical`: the IDF
 from the version's row count and the term's frequency row, the length norm
 from the row's length and the version's average, summed in SQL. Chunks are
 searched by term, so theirs is summed over the postings of the query's terms
-only; sentences are only ever scored once their chunks are candidates, so each
-sentence row carries its own (term, count) arrays and is scored from them where
-it is read, with no second lookup.
+only: an index-only scan of (term -> row, count, length, born, doc), less the
+few rows dead at v (those retired but not yet removed, found by `died`), with
+no visit to the chunk rows. Sentences are only ever scored once their chunks
+are candidates, so each sentence row carries its own (term, count) arrays and
+is scored from them where it is read, with no second lookup.
 """
 
 from __future__ import annotations
@@ -125,7 +127,8 @@ CREATE INDEX sentences_doc ON sentences (doc);
 CREATE INDEX sentences_died ON sentences (died);
 CREATE TABLE terms (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, term text NOT NULL UNIQUE);
 CREATE TABLE chunk_postings (term integer NOT NULL, row_id bigint NOT NULL, tf real NOT NULL,
-                             PRIMARY KEY (term, row_id));
+                             length integer NOT NULL, born integer NOT NULL, doc bigint NOT NULL,
+                             PRIMARY KEY (term, row_id) INCLUDE (tf, length, born, doc));
 CREATE INDEX chunk_postings_row ON chunk_postings (row_id);
 CREATE TABLE frequencies (term integer NOT NULL, version integer NOT NULL, chunks integer NOT NULL,
                           sentences integer NOT NULL, PRIMARY KEY (term, version));
@@ -134,7 +137,8 @@ CREATE INDEX frequencies_version ON frequencies (version);
 
 # A posting as PostgreSQL's binary COPY wants it: field count, then each field's size and value.
 POSTING = np.dtype([("fields", ">i2"), ("term_size", ">i4"), ("term", ">i4"), ("row_size", ">i4"),
-                    ("row", ">i8"), ("tf_size", ">i4"), ("tf", ">f4")])
+                    ("row", ">i8"), ("tf_size", ">i4"), ("tf", ">f4"), ("length_size", ">i4"), ("length", ">i4"),
+                    ("born_size", ">i4"), ("born", ">i4"), ("doc_size", ">i4"), ("doc", ">i8")])
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 COPY_TRAILER = b"\xff\xff"
 
@@ -509,13 +513,13 @@ class PostgresStore:
 
     def cleanup(self) -> None:
         """Delete the versions superseded more than `keep_seconds` ago and the rows only they held;
-        then refresh the planner's statistics (a build's rows are new to it)."""
+        then vacuum: the planner learns the new rows, and postings are read from their index alone."""
         with self.connection("removing old versions") as connection:
             if self.meta(connection) is None:
                 return
             with connection.transaction():
                 self.remove_old_versions(connection)
-            connection.execute("ANALYZE documents, chunks, sentences, chunk_postings, frequencies")
+            connection.execute("VACUUM (ANALYZE) documents, chunks, sentences, chunk_postings, frequencies")
 
     def remove_old_versions(self, connection: psycopg.Connection) -> None:
         """Delete the versions superseded more than `keep_seconds` ago, and the rows only they held."""
@@ -658,7 +662,8 @@ class Written:
                     at_chunk, at_sentence = at_chunk + c, at_sentence + s
             self.insert_rows(cursor, number, first, chunk_ids, sentence_ids, chunk_lengths, sentence_lengths,
                              term_ids)
-        copy_postings(connection, self.chunk_counts, chunk_ids, term_ids)
+        chunk_docs = first + np.repeat(np.arange(n_documents), [len(p.chunks) for p in self.prepared])
+        copy_postings(connection, self.chunk_counts, chunk_ids, term_ids, chunk_lengths, number, chunk_docs)
         self.chunk_holders = holders(self.chunk_counts, term_ids)
         self.sentence_holders = holders(self.sentence_counts, term_ids)
 
@@ -711,14 +716,19 @@ def holders(counts, term_ids: np.ndarray) -> dict[int, int]:
     return {int(term_ids[c]): int(n) for c in np.flatnonzero(per_column) for n in [per_column[c]]}
 
 
-def copy_postings(connection: psycopg.Connection, counts, row_ids: np.ndarray, term_ids: np.ndarray) -> None:
-    """Every (term, row, count) of a term-count matrix, as one binary COPY built by numpy."""
+def copy_postings(connection: psycopg.Connection, counts: sparse.csr_matrix, row_ids: np.ndarray,
+                  term_ids: np.ndarray, lengths: np.ndarray, born: int, docs: np.ndarray) -> None:
+    """Every (term, row, count) of a term-count matrix with its row's length, birth and document,
+    as one binary COPY built by numpy."""
     matrix = counts.tocoo()
     postings = np.empty(matrix.nnz, dtype=POSTING)
-    postings["fields"], postings["term_size"], postings["row_size"], postings["tf_size"] = 3, 4, 8, 4
+    postings["fields"] = 6
+    for name in ("term", "row", "tf", "length", "born", "doc"):
+        postings[f"{name}_size"] = POSTING[name].itemsize
     postings["term"], postings["row"], postings["tf"] = term_ids[matrix.col], row_ids[matrix.row], matrix.data
-    with connection.cursor() as cursor, cursor.copy("COPY chunk_postings (term, row_id, tf) FROM STDIN "
-                                                    "(FORMAT BINARY)") as copy:
+    postings["length"], postings["born"], postings["doc"] = lengths[matrix.row], born, docs[matrix.row]
+    with connection.cursor() as cursor, cursor.copy("COPY chunk_postings (term, row_id, tf, length, born, doc) "
+                                                    "FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(COPY_HEADER + postings.tobytes() + COPY_TRAILER)
 
 
@@ -730,9 +740,10 @@ CANDIDATES = """
 WITH kept AS (SELECT FROM versions WHERE number = %(v)s),
 q (term, idf) AS (SELECT * FROM unnest(%(terms)s::integer[], %(idfs)s::float8[])),
 lexical AS (
-    SELECT c.id, sum(q.idf * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * c.length / %(average)s))) AS score
-    FROM q JOIN chunk_postings p ON p.term = q.term JOIN chunks c ON c.id = p.row_id
-    WHERE {alive}{scope} GROUP BY c.id),
+    SELECT p.row_id AS id, sum(q.idf * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.length / %(average)s))) AS score
+    FROM q JOIN chunk_postings p ON p.term = q.term
+    WHERE p.born <= %(v)s AND p.row_id NOT IN (SELECT id FROM chunks WHERE died <= %(v)s){postings_scope}
+    GROUP BY p.row_id),
 best AS (SELECT id FROM lexical ORDER BY score DESC LIMIT %(n)s),
 dense AS ({dense})
 SELECT c.id, c.doc, c.char_start, c.char_end, -(c.embedding <#> %(vector)s::vector), coalesce(l.score, 0),
@@ -743,7 +754,7 @@ ORDER BY c.id
 HNSW = "SELECT id FROM chunks c WHERE {alive} ORDER BY embedding <#> %(vector)s::vector LIMIT %(n)s"
 EXACT = ("SELECT id FROM (SELECT id, embedding <#> %(vector)s::vector AS distance FROM chunks c "
          "WHERE {alive}{scope} OFFSET 0) nearest ORDER BY distance LIMIT %(n)s")
-SCOPE = (" AND c.doc IN (SELECT key FROM documents d WHERE {alive} AND (d.doc_id = ANY(%(ids)s) OR "
+SCOPE = (" AND {t}.doc IN (SELECT key FROM documents d WHERE {alive} AND (d.doc_id = ANY(%(ids)s) OR "
          "EXISTS (SELECT FROM unnest(%(folders)s::text[]) f WHERE starts_with(d.doc_id, f))))")
 SENTENCES = """
 SELECT s.id, s.doc, s.char_start, s.char_end, s.heading, coalesce(s.section, -1), s.tokens,
@@ -812,7 +823,8 @@ class PostgresReader:
         terms = self.query_terms(query.tokens)
         known = terms.chunks > 0
         alive = ALIVE.format(t="c")
-        scope_sql = SCOPE.format(alive=ALIVE.format(t="d")) if scope is not None else ""
+        scope_sql, postings_scope = (SCOPE.format(t=t, alive=ALIVE.format(t="d")) if scope is not None else ""
+                                     for t in ("c", "p"))
         exact = scope is not None or self.live.chunks < self.settings.index.hnsw_min_chunks
         dense = (EXACT if exact else HNSW).format(alive=alive, scope=scope_sql)
         parameters = {**self.weights, "terms": terms.ids[known].tolist(),
@@ -821,8 +833,9 @@ class PostgresReader:
                       "vector": vector_literal(query.vector),
                       "ids": [entry for entry in scope or () if not entry.endswith("/")],
                       "folders": [entry for entry in scope or () if entry.endswith("/")]}
+
         def find(connection: psycopg.Connection) -> list[tuple]:
-            found = connection.execute(CANDIDATES.format(alive=alive, scope=scope_sql, dense=dense),
+            found = connection.execute(CANDIDATES.format(postings_scope=postings_scope, dense=dense),
                                        parameters).fetchall()
             if not found:
                 self.check_kept(connection)
