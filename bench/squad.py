@@ -1,6 +1,6 @@
 """Retrieval and answer benchmark on a SQuAD 2.0 slice.
 
-    python -m bench.squad --data ../shared/bench/squad-dev-subset.json [--txtai]
+    python -m bench.squad --data ../shared/bench/squad-dev-subset.json [--txtai] [--store postgresql]
 
 Each paragraph becomes one source file in a temporary seeds folder; the index
 is built through the public API; every question is searched and answered.
@@ -12,7 +12,14 @@ SQuAD 2.0's F1 over all questions); build time and warm answer() latency. With
 --txtai (needs `pip install -e .[bench]`) the same run measures txtai's hybrid
 index on the same files and model. The picks and the abstention are read from
 one run with the threshold at 0: an answer's `confidence` says whether the
-default threshold would have kept it.
+default threshold would have kept it. With --store, the same run is made on the
+shared store too and both are printed side by side: `--store postgresql` starts
+a throwaway PostgreSQL + pgvector server (bench/pgserver.py, PostgreSQL's
+default durability) as the tests do; a postgresql:// URL uses yours, in the
+collection `squad` (an existing one is updated, and the build time then counts
+only what changed). The side-by-side latencies are measured again with the two
+stores taking turns question by question, so that load from elsewhere on the
+machine falls on both alike.
 
 Data: SQuAD 2.0 dev (CC BY-SA 4.0), Rajpurkar et al. 2016 and 2018.
 """
@@ -24,12 +31,14 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.metrics import best_f1, exact
 from qa import Retriever, build_index, embedding
-from qa.settings import DEFAULT
+from qa.settings import DEFAULT, Settings
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench" / "squad-dev-subset.json"
 RECALL_AT = (1, 5, 20)
@@ -69,14 +78,15 @@ def recall(rankings: list[list[str]], questions: list[Question]) -> dict[int, fl
             for k in RECALL_AT}
 
 
-def run_qa(seeds: Path, index_dir: Path, questions: list[Question]) -> dict:
-    """Build our index and measure retrieval, answers and latency."""
+def run_qa(seeds: Path, index: Path | str, questions: list[Question], settings: Settings = DEFAULT) -> dict:
+    """Build our index in `index` (a folder or a postgresql:// URL) and measure retrieval, answers
+    and latency."""
     embedding.load_encoder()  # the model loads before the clock starts, as txtai's does
-    stats = build_index(seeds, index_dir, progress=False)
-    threshold = DEFAULT.answering.min_confidence
-    every_pick = DEFAULT.replace(answering={"min_confidence": 0.0})
-    picker = Retriever.open(index_dir, every_pick)
-    retriever = Retriever.open(index_dir)
+    stats = build_index(seeds, index, progress=False, settings=settings)
+    threshold = settings.answering.min_confidence
+    every_pick = settings.replace(answering={"min_confidence": 0.0})
+    picker = Retriever.open(index, every_pick)
+    retriever = Retriever.open(index, settings)
     answerable = [q for q in questions if q.answers]
     impossible = [q for q in questions if not q.answers]
     rankings = [unique_docs([p.doc_id for p in retriever.search(q.text, k=60)]) for q in answerable]
@@ -124,6 +134,30 @@ def timed(call, questions: list[Question]) -> list[float]:
         call(q.text)
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
+
+
+def interleaved(calls: list, questions: list[Question]) -> list[list[float]]:
+    """Milliseconds of each of `calls` on every question, warm, the calls taking turns question by
+    question (the first one first on even questions): on a machine others share, a burst of load
+    falls on all of them alike."""
+    latencies: list[list[float]] = [[] for _ in calls]
+    for number, q in enumerate(questions):
+        order = range(len(calls)) if number % 2 == 0 else reversed(range(len(calls)))
+        for which in order:
+            started = time.perf_counter()
+            calls[which](q.text)
+            latencies[which].append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def compare_latency(embedded: dict, shared: dict, stores: list, questions: list[Question]) -> None:
+    """Measure search() and answer() on both stores again, interleaved, into their results."""
+    retrievers = [Retriever.open(store, settings) for store, settings in stores]
+    for name, call in (("search", lambda r: lambda q: r.search(q, k=20)), ("answer", lambda r: r.answer)):
+        for results, latencies in zip((embedded, shared), interleaved([call(r) for r in retrievers], questions),
+                                      strict=True):
+            results[f"{name}_p50"] = statistics.median(latencies)
+            results[f"{name}_p99"] = percentile(latencies, 0.99)
 
 
 def run_txtai(seeds: Path, questions: list[Question]) -> dict:
@@ -183,10 +217,60 @@ def print_table(ours: dict, txtai: dict | None) -> None:
         print(line)
 
 
+SIDE_BY_SIDE = [  # (metric, key, format, how the shared store must compare)
+    ("paragraph R@1", ("recall", 1), "{:.3f}", "equal within 0.005"),
+    ("paragraph R@5", ("recall", 5), "{:.3f}", "equal within 0.005"),
+    ("paragraph R@20", ("recall", 20), "{:.3f}", "equal within 0.005"),
+    ("sentence hit@1 (answerable)", ("sentence_hit",), "{:.3f}", "equal within 0.005"),
+    ("span exact match (answerable)", ("exact",), "{:.3f}", "equal within 0.005"),
+    ("span token F1 (answerable)", ("f1",), "{:.3f}", "equal within 0.005"),
+    ("SQuAD 2.0 F1, all questions, with abstention", ("squad2",), "{:.3f}", "equal within 0.005"),
+    ("build time, model loaded (s)", ("build_s",), "{:.1f}", ""),
+    ("search() p50 latency (ms)", ("search_p50",), "{:.1f}", ""),
+    ("search() p99 latency (ms)", ("search_p99",), "{:.1f}", ""),
+    ("answer() p50 latency (ms)", ("answer_p50",), "{:.1f}", "within 2x"),
+    ("answer() p99 latency (ms)", ("answer_p99",), "{:.1f}", ""),
+]
+
+
+def value(results: dict, key: tuple):
+    return results[key[0]][key[1]] if len(key) == 2 else results[key[0]]
+
+
+def print_side_by_side(embedded: dict, shared: dict, where: str) -> None:
+    """The embedded and the shared store's figures of one run, with how they compare."""
+    print(f"\nshared store: {where}")
+    print("| metric | embedded (files, FAISS) | shared (PostgreSQL + pgvector) | shared - embedded | required |")
+    print("|---|---|---|---|---|")
+    for name, key, fmt, required in SIDE_BY_SIDE:
+        mine, theirs = value(embedded, key), value(shared, key)
+        if required == "within 2x" or "latency" in name or "time" in name:
+            compared = f"x{theirs / mine:.2f}" if mine else "-"
+            met = "" if required != "within 2x" else (" (met)" if theirs <= 2 * mine else " (NOT met)")
+        else:
+            compared = f"{theirs - mine:+.3f}"
+            met = "" if not required else (" (met)" if abs(theirs - mine) <= 0.005 else " (NOT met)")
+        print(f"| {name} | {fmt.format(mine)} | {fmt.format(theirs)} | {compared} | {required}{met} |")
+
+
+@contextmanager
+def shared_store(store: str) -> Iterator[str]:
+    """The URL of the shared store to measure: a throwaway server for 'postgresql', else `store`."""
+    if "://" in store:
+        yield store
+        return
+    from bench.pgserver import TemporaryPostgres
+
+    with TemporaryPostgres(durable=True) as server:
+        yield server.url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="SQuAD 2.0 JSON file")
     parser.add_argument("--txtai", action="store_true", help="also measure txtai hybrid (bench extra)")
+    parser.add_argument("--store", help="also measure the shared store: 'postgresql' starts a throwaway server, "
+                                        "or give a postgresql:// URL")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         seeds, index_dir = Path(work, "seeds"), Path(work, "index")
@@ -197,7 +281,17 @@ def main() -> None:
               f"({answerable} answerable, {len(questions) - answerable} with no answer)")
         ours = run_qa(seeds, index_dir, questions)
         theirs = run_txtai(seeds, questions) if args.txtai else None
+        if args.store:
+            from qa.store.postgres import masked
+
+            with shared_store(args.store) as url:
+                collection = DEFAULT.replace(store={"collection": "squad"})
+                shared = run_qa(seeds, url, questions, collection)
+                compare_latency(ours, shared, [(index_dir, DEFAULT), (url, collection)], questions)
+                where = masked(url)
     print_table(ours, theirs)
+    if args.store:
+        print_side_by_side(ours, shared, where)
 
 
 if __name__ == "__main__":

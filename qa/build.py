@@ -21,7 +21,7 @@ from qa.embedding import Encoder
 from qa.errors import SeedsNotFound
 from qa.language import Analyser
 from qa.settings import DEFAULT, Settings
-from qa.store import FileStore, Store
+from qa.store import Store, open_store
 from qa.store.manifest import fingerprint as index_fingerprint
 from qa.store.scan import Prepared, Source, scan
 
@@ -81,9 +81,10 @@ class BuildStats:
 
 def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index",
                 progress: bool = True, wait: bool = True, settings: Settings = DEFAULT,
-                encoder: Encoder | None = None, store: Store | None = None,
+                encoder: Encoder | None = None, store: Store | str | None = None,
                 analyser: Analyser | None = None, on_progress: Report | None = None) -> BuildStats:
-    """Build or update the index of `seeds_dir` in `index_dir` (or `store`); returns what it did.
+    """Build or update the index of `seeds_dir` in `index_dir` (or `store`: a `Store`, or a
+    postgresql:// URL, as `index_dir` may also be); returns what it did.
 
     `encoder` and `analyser` default to the packaged models; `on_progress` is told where
     the build is as it goes (a `Progress`). Raises `SeedsNotFound` when the
@@ -94,7 +95,7 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
     seeds_dir = Path(seeds_dir)
     if not seeds_dir.is_dir():
         raise SeedsNotFound(f"seeds folder not found: {seeds_dir}")
-    store = store or FileStore(index_dir, settings)
+    store = open_store(store if store is not None else index_dir, settings)
     stats = BuildStats()
     report = on_progress or (lambda _: None)
     with store.lock(wait):

@@ -14,7 +14,8 @@ from qa.answering import Answer, cue
 from qa.build import build_index
 from qa.errors import QAError
 from qa.retrieval import Passage
-from qa.settings import DEFAULT
+from qa.settings import DEFAULT, Settings
+from qa.store import open_store
 
 HIGHLIGHT = "\033[1;30;43m"
 DIM = "\033[2m"
@@ -65,30 +66,37 @@ def print_passages(passages: Sequence[Passage], colour: bool) -> None:
         print("   " + " ".join(passage.text.split()))
 
 
+def settings_of(args) -> Settings:
+    """The settings a command runs with: the defaults, in the collection it names."""
+    return DEFAULT.replace(store={"collection": args.collection}) if args.collection else DEFAULT
+
+
 def command_index(args) -> int:
-    settings = DEFAULT.replace(sources={"ocr": True}) if args.ocr else DEFAULT
-    stats = build_index(args.seeds, args.index, progress=True, wait=not args.no_wait, settings=settings)
-    report_build(stats, args.index)
+    settings = settings_of(args)
+    settings = settings.replace(sources={"ocr": True}) if args.ocr else settings
+    store = open_store(args.index, settings)
+    stats = build_index(args.seeds, store=store, progress=True, wait=not args.no_wait, settings=settings)
+    report_build(stats, store)
     if args.watch:
         from qa.watch import watch
 
         print(f"watching {args.seeds}/ for changes (Ctrl-C to stop)", flush=True)
-        watch(args.seeds, lambda: report_build(build_index(args.seeds, args.index, progress=False, settings=settings),
-                                               args.index), settings=settings)
+        watch(args.seeds, lambda: report_build(build_index(args.seeds, store=store, progress=False,
+                                                          settings=settings), store), settings=settings)
     return 0
 
 
-def report_build(stats, index_dir: str) -> None:
+def report_build(stats, store) -> None:
     print(f"{stats.summary()}: {stats.documents} documents, {stats.chunks} chunks, "
-          f"{stats.sentences} sentences in {index_dir}/ ({stats.version})", flush=True)
+          f"{stats.sentences} sentences in {store} ({stats.version})", flush=True)
     for reason in stats.skipped:
         print(f"  skipped {reason}", flush=True)
 
 
-def open_retriever(index_dir: str):
+def open_retriever(args):
     from qa.retriever import Retriever
 
-    return Retriever.open(index_dir)
+    return Retriever.open(args.index, settings_of(args))
 
 
 def as_json(data) -> str:
@@ -106,7 +114,7 @@ def as_json(data) -> str:
 
 
 def command_search(args) -> int:
-    passages = open_retriever(args.index).search(args.question, k=args.k)
+    passages = open_retriever(args).search(args.question, k=args.k)
     if args.json:
         print(as_json([dataclasses.asdict(p) for p in passages]))
     else:
@@ -115,7 +123,7 @@ def command_search(args) -> int:
 
 
 def command_ask(args) -> int:
-    answer = open_retriever(args.index).answer(args.question)
+    answer = open_retriever(args).answer(args.question)
     if args.json:
         print(as_json(dataclasses.asdict(answer)))
     else:
@@ -126,8 +134,19 @@ def command_ask(args) -> int:
 def command_serve(args) -> int:
     from web.app import serve
 
-    serve(args.index, args.seeds, args.host, args.port, token=args.token or os.environ.get("QA_TOKEN", ""))
+    serve(args.index, args.seeds, args.host, args.port, settings_of(args),
+          token=args.token or os.environ.get("QA_TOKEN", ""), index=not args.no_index)
     return 0
+
+
+def add_store(command: argparse.ArgumentParser) -> None:
+    """--index/--store and --collection: where the index is."""
+    command.add_argument("--index", "--store", dest="index", default=os.environ.get("QA_STORE") or "index",
+                         metavar="FOLDER_OR_URL",
+                         help="index folder, or the postgresql://user@host/db URL of a shared store "
+                              "(default: $QA_STORE, else index)")
+    command.add_argument("--collection", help="collection in a shared store: one schema each (default: "
+                                               f"{DEFAULT.store.collection})")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -137,7 +156,7 @@ def parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build or update the index of the seeds folder")
     index.add_argument("--seeds", default="seeds",
                        help="folder of .txt/.md/.html/.pdf/.docx/.pptx/.odt/.epub sources (default: seeds)")
-    index.add_argument("--index", default="index", help="index folder (default: index)")
+    add_store(index)
     index.add_argument("--no-wait", action="store_true", help="exit at once if another build is running")
     index.add_argument("--watch", action="store_true", help="keep watching the seeds and rebuild on change")
     index.add_argument("--ocr", action="store_true",
@@ -148,15 +167,18 @@ def parser() -> argparse.ArgumentParser:
                                  ("ask", command_ask, "answer a question from the sources")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("question")
-        sub.add_argument("--index", default="index", help="index folder (default: index)")
+        add_store(sub)
         sub.add_argument("--json", action="store_true", help="print JSON")
         if name == "search":
             sub.add_argument("-k", type=int, default=5, help="how many passages (default: 5)")
         sub.set_defaults(run=run)
 
     serve = commands.add_parser("serve", help="serve the chat page and JSON API (indexes first)")
-    serve.add_argument("--index", default="index", help="index folder (default: index)")
+    add_store(serve)
     serve.add_argument("--seeds", default="seeds", help="folder of sources (default: seeds)")
+    serve.add_argument("--no-index", action="store_true", help="serve the index as it is, without indexing the "
+                                                               "seeds: for servers of a shared store that "
+                                                               "`qa index` updates")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument("--token", default="", help="access token clients must give (default: $QA_TOKEN); "

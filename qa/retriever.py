@@ -20,7 +20,7 @@ from qa.questions import Asked
 from qa.retrieval import HybridRetrieval, Passage
 from qa.settings import DEFAULT, Settings
 from qa.sources import Document
-from qa.store import FileStore, Reader, Store
+from qa.store import Reader, Store, open_store
 from qa.store.manifest import Manifest, reader_fingerprint
 
 log = logging.getLogger(__name__)
@@ -95,10 +95,11 @@ class Retriever:
         self._refresh_lock = threading.Lock()
 
     @classmethod
-    def open(cls, index_dir: str | Path = "index", settings: Settings = DEFAULT,
+    def open(cls, index_dir: str | Path | Store = "index", settings: Settings = DEFAULT,
              encoder: Encoder | None = None, analyser: Analyser | None = None) -> Retriever:
-        """Load the index in `index_dir` and the models; `IndexUnavailable` if it cannot be used."""
-        store = FileStore(index_dir, settings)
+        """Load the index in `index_dir` (a folder, a postgresql:// URL or a `Store`) and the models;
+        `IndexUnavailable` if it cannot be used."""
+        store = open_store(index_dir, settings)
         opened = cls._load(store, settings, encoder)
         return cls(store, opened, encoder or embedding.load_encoder(settings.embedding),
                    analyser or language.load_analyser(settings.language.batch_size), settings)

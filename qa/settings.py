@@ -82,6 +82,17 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    collection: str = knob("main", "collection in a shared store: each is one PostgreSQL schema, qa_<name>")
+    pool_size: int = knob(4, "connections to a shared store a process keeps for queries")
+    connect_seconds: float = knob(5.0, "how long to wait for a shared store before saying it is unavailable")
+    poll_seconds: float = knob(1.0, "servers look for a new version this often (sooner when notified)")
+    keep_seconds: int = knob(60, "a superseded version of a shared store stays readable this long, for "
+                                 "requests in flight and servers still on it")
+    document_cache: int = knob(1024, "documents of a shared store a process keeps in memory")
+
+
+@dataclass(frozen=True)
 class RankingSettings:
     candidates: int = knob(100, "chunks taken from each of the dense and the lexical top lists")
     sentence_dense: float = knob(0.6, "share of cosine (rest BM25) in a sentence's score")
@@ -124,6 +135,7 @@ class Settings:
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     language: LanguageSettings = field(default_factory=LanguageSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
     ranking: RankingSettings = field(default_factory=RankingSettings)
     answering: AnsweringSettings = field(default_factory=AnsweringSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)

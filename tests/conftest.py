@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.pgserver import TemporaryPostgres
 from qa import Retriever, build_index
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -41,3 +42,16 @@ def index_copy(index_dir, tmp_path) -> Path:
     copy = tmp_path / "index"
     shutil.copytree(index_dir, copy)
     return copy
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL + pgvector server on a free loopback port, for the whole run."""
+    with TemporaryPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """The URL of a new, empty database on the session's server."""
+    return postgres.new_database()

@@ -11,14 +11,19 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+import psycopg
 import pytest
+from stores import STORES, location
 
 from qa import BuildLocked, Retriever, build_index
 from qa.cli import main
 from qa.settings import DEFAULT
+from qa.store import open_store
 from qa.store.layout import build_lock, current_version
+from qa.store.manifest import reader_fingerprint
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +40,18 @@ def seeds(seeds_dir, tmp_path) -> Path:
     return folder
 
 
-def live_documents(index_dir: Path) -> set[str]:
-    return set(json.loads((current_version(index_dir) / "manifest.json").read_text())["documents"])
+@pytest.fixture(params=STORES)
+def index(request, tmp_path_factory) -> str:
+    """Where a test's index goes: a folder, or a new PostgreSQL database."""
+    return location(request, tmp_path_factory)
 
 
-def test_add_edit_delete_follow_the_seeds_and_only_touch_what_changed(seeds, tmp_path):
-    index_dir = tmp_path / "index"
+def live_documents(index: str | Path) -> set[str]:
+    return set(open_store(index).open(reader_fingerprint(DEFAULT)).manifest.documents)
+
+
+def test_add_edit_delete_follow_the_seeds_and_only_touch_what_changed(seeds, index):
+    index_dir = index
     first = build_index(seeds, index_dir, progress=False)
     assert (first.added, first.unchanged) == (2, 0)
     assert not Retriever.open(index_dir).answer(QUESTION).found
@@ -126,7 +137,7 @@ from qa import build_index
 build_index(sys.argv[1], sys.argv[2], progress=False)"""
 
 
-def builder(seeds: Path, index_dir: Path) -> subprocess.Popen:
+def builder(seeds: Path, index_dir: Path | str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", BUILD_SCRIPT, str(seeds), str(index_dir)],
                             stderr=subprocess.PIPE, text=True)
 
@@ -141,10 +152,31 @@ def kill_when(process: subprocess.Popen, line_start: str) -> None:
     process.stderr.close()
 
 
+@contextmanager
+def versions_held(url: str):
+    """Hold a shared store's `versions` table so that a build's transaction waits before its last
+    insert, until the block ends: a kill then lands mid-transaction, every time."""
+    with psycopg.connect(url) as connection, connection.transaction():
+        connection.execute("LOCK TABLE qa_main.versions IN EXCLUSIVE MODE")
+        yield
+
+
+def wait_for_disconnect(url: str, pid: int) -> None:
+    """Wait until PostgreSQL has seen a killed builder's connection go (and rolled it back)."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        for _ in range(300):
+            if not connection.execute("SELECT FROM pg_stat_activity WHERE application_name LIKE %s",
+                                      (f"qa build pid {pid} %",)).fetchall():
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"the killed builder {pid} is still connected")
+
+
 @pytest.mark.parametrize("stage", ["starting", "embedding", "writing index version",
                                    "switched to index version"])
-def test_a_build_killed_at_any_stage_leaves_a_whole_index_answering(seeds, tmp_path, stage):
-    index_dir = tmp_path / "index"
+def test_a_build_killed_at_any_stage_leaves_a_whole_index_answering(seeds, index, stage):
+    index_dir = index
+    shared = index.startswith("postgresql://")
     build_index(seeds, index_dir, progress=False)
     before = live_documents(index_dir)
     for number in range(20):
@@ -152,32 +184,37 @@ def test_a_build_killed_at_any_stage_leaves_a_whole_index_answering(seeds, tmp_p
             f"Note {number}\n\n" + " ".join(f"Item {number}.{k} was filed by clerk {k} in the archive of "
                                             f"Westport on day {k}." for k in range(12)))
     after = before | {f"note-{n:02d}.txt" for n in range(20)}
-    process = builder(seeds, index_dir)
-    if stage == "starting":
-        time.sleep(1.0)  # still importing and reading the seeds: nothing logged yet
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        process.stderr.close()
-    else:
-        kill_when(process, stage)
+    with versions_held(index) if shared and stage == "writing index version" else nullcontext():
+        process = builder(seeds, index_dir)
+        if stage == "starting":
+            time.sleep(1.0)  # still importing and reading the seeds: nothing logged yet
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            process.stderr.close()
+        else:
+            kill_when(process, stage)
+    if shared:
+        wait_for_disconnect(index, process.pid)
     assert live_documents(index_dir) == (after if stage.startswith("switched") else before)
     answer = Retriever.open(index_dir).answer("Who is the Kremlin spokesman?")
     assert answer.found and answer.text == "Dmitry Peskov"
     stats = build_index(seeds, index_dir, progress=False, wait=False)  # the dead builder's lock is free
     assert live_documents(index_dir) == after
-    leftovers = [p.name for p in index_dir.iterdir() if p.name != ".build.lock" and p.name != "CURRENT"]
-    assert leftovers == [stats.version]  # half-written and superseded versions are cleaned up
+    if not shared:
+        leftovers = [p.name for p in Path(index).iterdir() if p.name != ".build.lock" and p.name != "CURRENT"]
+        assert leftovers == [stats.version]  # half-written and superseded versions are cleaned up
 
 
-def test_two_builders_at_once_make_one_whole_index(seeds, tmp_path):
-    index_dir = tmp_path / "index"
+def test_two_builders_at_once_make_one_whole_index(seeds, index):
+    index_dir = index
     for number in range(10):
         (seeds / f"note-{number}.txt").write_text(f"Note {number}\n\nClerk {number} filed item {number}.")
     builders = [builder(seeds, index_dir) for _ in range(2)]
     errors = [b.communicate(timeout=300)[1] for b in builders]
     assert [b.returncode for b in builders] == [0, 0], errors
     assert len(live_documents(index_dir)) == 12
-    assert len([p for p in index_dir.iterdir() if p.is_dir()]) == 1
+    if not index.startswith("postgresql://"):
+        assert len([p for p in Path(index).iterdir() if p.is_dir()]) == 1
     assert Retriever.open(index_dir).answer("Who filed item 7?").found
 
 

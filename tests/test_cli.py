@@ -78,3 +78,15 @@ def test_the_installed_console_script_runs(index_dir):
     done = subprocess.run([QA, "search", "Miami", "-k", "1", "--index", str(index_dir)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Miami" in done.stdout
+
+
+@pytest.mark.postgres
+def test_a_shared_store_named_by_qa_store_is_indexed_and_asked(seeds_dir, pg_url, capsys, monkeypatch):
+    monkeypatch.setenv("QA_STORE", pg_url)
+    assert main(["index", "--seeds", str(seeds_dir), "--collection", "news"]) == 0
+    out = capsys.readouterr().out
+    assert "2 added" in out and "2 documents" in out and f"in {pg_url} (collection news) (v-" in out
+    assert main(["ask", "Who is the Kremlin spokesman?", "--collection", "news"]) == 0
+    assert "Kremlin spokesman [[Dmitry Peskov]] indicated" in capsys.readouterr().out
+    assert main(["ask", "Who is the Kremlin spokesman?"]) == 1   # the default collection has no index
+    assert "there is no index in" in capsys.readouterr().err

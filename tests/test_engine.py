@@ -1,4 +1,5 @@
-"""The engine through its Python API: real model, real FAISS, real BM25, the real seeds."""
+"""The engine through its Python API: real model, the real seeds, in both stores (real FAISS and
+BM25 files, and a real PostgreSQL with pgvector): the same answers and offsets from each."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from stores import STORES
 
-from qa import Answer, IndexUnavailable, Passage, Retriever
+from qa import Answer, IndexUnavailable, Passage, Retriever, build_index
 from qa.store.layout import current_version
 
 pytestmark = pytest.mark.slow
@@ -36,6 +38,16 @@ OUT_OF_CORPUS = ["What is the capital of Australia?", "How tall is Mount Everest
                  "Who wrote Hamlet?", "How do I bake sourdough bread?",
                  "Who won the 2024 US presidential election?", "What is the population of Ukraine?",
                  "How much funding will Ukraine need in 2028?"]  # 2028: a year the sources never mention
+
+
+@pytest.fixture(scope="module", params=STORES)
+def retriever(request, index_dir, seeds_dir) -> Retriever:
+    """The seeds' index in the session's folder, or built again in a new PostgreSQL database."""
+    if request.param == "files":
+        return Retriever.open(index_dir)
+    url = request.getfixturevalue("postgres").new_database()
+    build_index(seeds_dir, url, progress=False)
+    return Retriever.open(url)
 
 
 def test_the_manifest_records_model_dimension_and_each_documents_hash(index_dir):

@@ -16,19 +16,20 @@ from qa import QAError, Settings
 from qa.embedding import Encoder
 from qa.language import Analyser
 from qa.settings import DEFAULT
-from qa.store import FileStore
+from qa.store import Store, open_store
 from qa.watch import watch as watch_seeds
 from web import api, guard, pages
 from web.conversation import message
-from web.state import IndexBuilding, load_retriever, new_state, rebuild
+from web.state import IndexBuilding, follow, load_retriever, new_state, rebuild
 
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "seeds",
+def create_app(index_dir: str | Path | Store = "index", seeds_dir: str | Path | None = "seeds",
                watch: bool = False, settings: Settings = DEFAULT, build: bool = False,
                encoder: Encoder | None = None, analyser: Analyser | None = None, token: str = "") -> FastAPI:
-    """The web app over the index in `index_dir`; the Retriever opens once, on first use.
+    """The web app over the index in `index_dir` (a folder, a postgresql:// URL or a `Store`); the
+    Retriever opens once, on first use, and follows the versions other processes write.
 
     With `build`, the app indexes `seeds_dir` as it starts, in the background: it listens at
     once, answers from the previous index version meanwhile (or says how far the first
@@ -41,6 +42,7 @@ def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         stop = threading.Event()
+        threading.Thread(target=follow, args=(app, stop), name="qa-follower", daemon=True).start()
         if seeds_dir and (build or watch):
             threading.Thread(target=keep_indexed, args=(app, build, watch, stop), name="qa-indexer",
                              daemon=True).start()
@@ -49,7 +51,7 @@ def create_app(index_dir: str | Path = "index", seeds_dir: str | Path | None = "
 
     app = FastAPI(title="qa", summary="Extractive answers from a folder of sources, with their offsets.",
                   docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.state.index_dir = Path(index_dir)
+    app.state.store = open_store(index_dir, settings)
     app.state.seeds_dir = Path(seeds_dir) if seeds_dir else None
     app.state.settings = settings
     app.state.encoder, app.state.analyser = encoder, analyser
@@ -79,11 +81,11 @@ def keep_indexed(app: FastAPI, build: bool, watch: bool, stop: threading.Event) 
     """
     state = app.state
     if build:
-        if FileStore(state.index_dir, state.settings).live_version():
-            try:
+        try:
+            if state.store.live_version():
                 load_retriever(app)
-            except QAError as error:
-                print(f"qa serve: the previous index cannot be used ({message(error)}); building", flush=True)
+        except QAError as error:
+            print(f"qa serve: the previous index cannot be used ({message(error)}); building", flush=True)
         rebuild(app)
     if watch:
         watch_seeds(state.seeds_dir, lambda: rebuild(app), stop=stop, settings=state.settings)
@@ -109,19 +111,23 @@ def qa_error(request: Request, error: Exception) -> Response:
 
 
 def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
-          host: str = "127.0.0.1", port: int = 8000, settings: Settings = DEFAULT, token: str = "") -> None:
-    """Listen at once; index `seeds_dir` in the background (see `create_app`), then keep it indexed.
-    Beyond loopback, a `token` is required (`ServeRefused` without one)."""
+          host: str = "127.0.0.1", port: int = 8000, settings: Settings = DEFAULT, token: str = "",
+          index: bool = True) -> None:
+    """Listen at once; index `seeds_dir` in the background (see `create_app`), then keep it indexed
+    (without `index`, serve the index as others write it). Beyond loopback, a `token` is required
+    (`ServeRefused` without one)."""
     import uvicorn
 
     if not token and not guard.is_loopback(host):
         raise ServeRefused(f"serving on {host} lets other machines in: give an access token with --token "
                            "or QA_TOKEN (they sign in once with it)")
 
-    print(f"qa serve: answering on http://{host}:{port}/ while {seeds_dir}/ is indexed into {index_dir}/",
-          flush=True)
+    app = create_app(index_dir, seeds_dir if index else None, watch=index, settings=settings, build=index,
+                     token=token)
+    doing = f"while {seeds_dir}/ is indexed into" if index else "from"
+    print(f"qa serve: answering on http://{host}:{port}/ {doing} {app.state.store}", flush=True)
     # Keep-alive outlasts a burst: under a queue of answers a client's next request must not
     # race the server closing its idle connection.
-    uvicorn.run(create_app(index_dir, seeds_dir, watch=True, settings=settings, build=True, token=token),
+    uvicorn.run(app,
                 host=host, port=port, log_level="warning", timeout_keep_alive=settings.serve.keep_alive_seconds,
                 http="httptools")

@@ -3,6 +3,7 @@ the app says about its index while it is being built."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,8 +15,9 @@ from fastapi import Depends, FastAPI, Request
 
 from qa import IndexUnavailable, QAError, Retriever, SeedsNotFound, build_index
 from qa.build import Progress
-from qa.store import FileStore
 from web.conversation import message
+
+log = logging.getLogger(__name__)
 
 
 class IndexBuilding(IndexUnavailable):
@@ -45,7 +47,7 @@ def open_retriever(app: FastAPI) -> Retriever:
     build runs); `IndexBuilding` while the first build runs, `IndexUnavailable` if it failed or
     the index cannot be opened."""
     state = app.state
-    first_build = state.indexing.running and not FileStore(state.index_dir, state.settings).live_version()
+    first_build = state.indexing.running and not state.store.live_version()
     if state.retriever is None and first_build:
         raise IndexBuilding(state.indexing.progress)
     if state.retriever is None and state.indexing.error:
@@ -58,7 +60,7 @@ def load_retriever(app: FastAPI) -> Retriever:
     state = app.state
     with state.open_lock:
         if state.retriever is None:
-            state.retriever = Retriever.open(state.index_dir, settings=state.settings, encoder=state.encoder,
+            state.retriever = Retriever.open(state.store, settings=state.settings, encoder=state.encoder,
                                              analyser=state.analyser)
     return state.retriever
 
@@ -136,7 +138,7 @@ def rebuild(app: FastAPI) -> None:
     indexing: Indexing = state.indexing
     indexing.progress, indexing.running = None, True
     try:
-        stats = build_index(state.seeds_dir, state.index_dir, progress=False, settings=state.settings,
+        stats = build_index(state.seeds_dir, store=state.store, progress=False, settings=state.settings,
                             encoder=state.encoder, analyser=state.analyser, on_progress=indexing.report)
         indexing.error = ""
         print(f"qa serve: {stats.summary()}: {stats.documents} documents, {stats.chunks} chunks "
@@ -148,3 +150,20 @@ def rebuild(app: FastAPI) -> None:
         indexing.running = False
     if state.retriever is not None:
         state.retriever.refresh()
+
+
+def follow(app: FastAPI, stop: threading.Event) -> None:
+    """Swap in each version another process writes (`qa index`, or another server's build) until
+    `stop`: woken when the store says one may have been written, and every `poll_seconds` anyway.
+    While the store cannot be read, the version in use stays, and requests get its errors."""
+    state, failing = app.state, ""
+    while not stop.is_set():
+        state.store.wait_for_change(state.settings.store.poll_seconds)
+        if state.retriever is not None and not stop.is_set():
+            try:
+                state.retriever.refresh()
+                failing = ""
+            except QAError as error:
+                if message(error) != failing:  # once per failure, not once per poll
+                    log.warning("could not look for a new index version: %s", message(error))
+                failing = message(error)

@@ -5,7 +5,9 @@ second implementation (PostgreSQL + pgvector) fits without touching them:
 
 - `Store`: the build side. Hold the one build lock; say whether the live
   version can be kept (`previous`); `write` a `Plan` with its `Prepared`
-  documents as a new version, atomically; `open` a `Reader` of the live one.
+  documents as a new version, atomically; `open` a `Reader` of the live one;
+  `wait_for_change` until another process may have written one (a server
+  then compares `live_version` with its own).
 - `Reader`: one version, immutable while it is read. `candidates` gives the
   dense and the lexical top chunks of a `Query` (optionally within a scope of
   document ids or folder prefixes), each with its cosine and BM25 score;
@@ -14,18 +16,23 @@ second implementation (PostgreSQL + pgvector) fits without touching them:
   of terms; documents by id, or by the number rows carry.
 
 `FileStore` (folders of segments, FAISS, BM25 from stored term counts) is
-the embedded default.
+the embedded default; `PostgresStore` (`qa.store.postgres`: PostgreSQL +
+pgvector, chosen by a postgresql:// URL) is the shared one. `open_store`
+picks one from where the index is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from qa.candidates import ChunkHits, Query, SentenceHits
+from qa.errors import IndexUnavailable
+from qa.settings import DEFAULT, Settings
 from qa.sources import Document
 from qa.store.files import FileStore
 from qa.store.manifest import Manifest
@@ -67,5 +74,25 @@ class Store(Protocol):
 
     def open(self, fingerprint: dict) -> Reader: ...
 
+    def wait_for_change(self, timeout: float) -> None: ...
 
-__all__ = ["FileStore", "Reader", "Store"]
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def open_store(location: Store | str | Path, settings: Settings = DEFAULT) -> Store:
+    """The store at `location`: a `Store` as it is, a postgresql:// URL (the collection is
+    `settings.store.collection`), or an index folder."""
+    if isinstance(location, str) and location.startswith(URL_SCHEMES):
+        try:
+            from qa.store.postgres import PostgresStore
+        except ImportError as error:
+            raise IndexUnavailable(f"a shared store needs the postgres extra: pip install 'qa[postgres]' "
+                                   f"({error})") from error
+        return PostgresStore(location, settings)
+    if isinstance(location, str | Path):
+        return FileStore(location, settings)
+    return location
+
+
+__all__ = ["FileStore", "Reader", "Store", "open_store"]

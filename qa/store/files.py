@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -199,6 +200,10 @@ class FileStore:
                     raise
                 # a build switched versions (and removed this one) while we read it: read the new one
         raise IndexUnavailable(f"the index in {self} kept changing while it was loaded; try again")
+
+    def wait_for_change(self, timeout: float) -> None:
+        """Wait `timeout` seconds: a folder sends no notice of a new version; callers poll `live_version`."""
+        time.sleep(timeout)
 
 
 def part_of(prepared: Prepared) -> Part:
