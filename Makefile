@@ -28,7 +28,7 @@ test: setup browser
 	$(VENV)/bin/pytest
 
 test-fast: setup
-	$(VENV)/bin/pytest -m "not slow" -q
+	$(VENV)/bin/pytest -m "not slow and not postgres" -q
 
 lint: setup
 	$(VENV)/bin/ruff check .
