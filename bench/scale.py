@@ -216,12 +216,14 @@ def model_costs() -> dict:
 
     questions = [q["question"] for article in json.loads(DEFAULT_DATA.read_text())["data"]
                  for paragraph in article["paragraphs"] for q in paragraph["qas"]][:QUESTIONS]
+    encoder, analyser = embedding.load_encoder(), language.load_analyser()
+    calls = {"embed": lambda question: encoder.encode([question]), "parse": analyser.parse}
     costs = {}
-    for name, call in (("embed", embedding.load_encoder().encode), ("parse", language.load_analyser().parse)):
+    for name, call in calls.items():
         latencies = []
         for question in questions:
             started = time.perf_counter()
-            call([question] if name == "embed" else question)
+            call(question)
             latencies.append((time.perf_counter() - started) * 1000)
         costs[name] = statistics.median(latencies)
     return costs
@@ -243,11 +245,12 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--keep", type=Path, help="keep the corpora and indexes here and reuse them")
     parser.add_argument("--skip-model", action="store_true", help="do not load the real models")
-    parser.add_argument("--build", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--build", nargs=2, metavar=("DIR", "CHUNKS"), help=argparse.SUPPRESS)
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build:
-        return build(Path(args.build[0]), int(args.build[1]))
+        folder, chunks = args.build
+        return build(Path(folder), int(chunks))
     if args.measure:
         return measure(args.measure)
     with tempfile.TemporaryDirectory() as scratch:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,34 +96,42 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
 
 
 def prepare(new: list[Source], encoder: Encoder | None, analyser: Analyser | None, settings: Settings,
-            stats: BuildStats, progress: bool) -> list[Prepared]:
-    """Chunk every new or changed document, embed all their chunks and sentences in one run and
-    parse all their sentences in another. The models are loaded only when there is something
-    to read: a build that only removes documents never loads them."""
-    if not new:
-        return []
-    encoder = encoder or embedding.load_encoder(settings.embedding)
-    analyser = analyser or language.load_analyser(settings.language.batch_size)
-    split = [chunking.chunk_document(source.document, settings.chunking) for source in new]
-    texts = [text for chunks, sentences in split
-             for text in [c.text for c in chunks] + [s.text for s in sentences]]
-    log.info("embedding %d texts of %d new or changed documents", len(texts), len(new))
+            stats: BuildStats, progress: bool) -> Iterator[Prepared]:
+    """Chunk the new or changed documents and, a batch of about `batch_sentences` sentences at a
+    time, embed their chunks and sentences in one run and parse their sentences in another. The
+    models are loaded only when there is something to read: a build that only removes
+    documents never loads them."""
+    batch: list[tuple[Source, list[chunking.Chunk], list[chunking.Sentence]]] = []
+    for number, source in enumerate(new):
+        batch.append((source, *chunking.chunk_document(source.document, settings.chunking)))
+        if number + 1 == len(new) or sum(len(b[2]) for b in batch) >= settings.index.batch_sentences:
+            encoder = encoder or embedding.load_encoder(settings.embedding)
+            analyser = analyser or language.load_analyser(settings.language.batch_size)
+            yield from prepare_batch(batch, encoder, analyser, settings, stats, progress)
+            batch = []
+
+
+def prepare_batch(batch: list[tuple[Source, list[chunking.Chunk], list[chunking.Sentence]]], encoder: Encoder,
+                  analyser: Analyser, settings: Settings, stats: BuildStats, progress: bool) -> Iterator[Prepared]:
+    """Embed and parse one batch of chunked documents."""
+    texts = [text for _, chunks, sentences in batch for text in [c.text for c in chunks] + [s.text for s in sentences]]
+    log.info("embedding %d texts of %d new or changed documents", len(texts), len(batch))
     started = time.perf_counter()
     vectors = embedding.embed(encoder, texts, settings.embedding.batch_size,
                               progress and len(texts) >= settings.embedding.progress_min_texts)
-    stats.embed_seconds, stats.embedded_texts = time.perf_counter() - started, len(texts)
+    stats.embed_seconds += time.perf_counter() - started
+    stats.embedded_texts += len(texts)
     started = time.perf_counter()
-    tokens = analyser.analyse([s.text for _, sentences in split for s in sentences],
-                              [s.start for _, sentences in split for s in sentences])
-    stats.parse_seconds = time.perf_counter() - started
-    prepared, at, parsed = [], 0, 0
-    for source, (chunks, sentences) in zip(new, split, strict=True):
+    tokens = analyser.analyse([s.text for _, _, sentences in batch for s in sentences],
+                              [s.start for _, _, sentences in batch for s in sentences])
+    stats.parse_seconds += time.perf_counter() - started
+    at, parsed = 0, 0
+    for source, chunks, sentences in batch:
         middle, end = at + len(chunks), at + len(chunks) + len(sentences)
-        prepared.append(Prepared(
+        yield Prepared(
             source,
             rows.chunk_rows(0, ((c.start, c.end) for c in chunks)),
             rows.sentence_rows(0, ((s.start, s.end, s.heading) for s in sentences)),
             np.concatenate([np.zeros(0, dtype=rows.TOKEN), *tokens[parsed:parsed + len(sentences)]]),
-            vectors[at:middle], vectors[middle:end]))
+            vectors[at:middle], vectors[middle:end])
         at, parsed = end, parsed + len(sentences)
-    return prepared
