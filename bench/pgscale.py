@@ -27,7 +27,8 @@ import psycopg
 
 from bench.incremental import write_corpus
 from bench.pgserver import TemporaryPostgres
-from bench.scale import HashingEncoder, make_questions
+from bench.scale import make_questions
+from bench.standins import HashingEncoder
 from qa import Retriever, build_index, rows
 from qa.settings import DEFAULT, Settings
 
@@ -101,8 +102,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--hnsw", action="store_true", help="search an HNSW graph at every size")
     args = parser.parse_args()
-    settings = DEFAULT.replace(index={"hnsw_min_chunks": 1}) if args.hnsw else DEFAULT
-    questions = make_questions(QUESTIONS)
+    settings = DEFAULT.replace(store={"hnsw_min_chunks": 1}) if args.hnsw else DEFAULT
     print("| documents (= chunks) | store | build (s) | open (s) | candidates p50 (ms) | sentences p50 (ms) "
           "| search() p50 (ms) |")
     print("|---|---|---|---|---|---|---|")
@@ -111,6 +111,7 @@ def main() -> None:
         for size in args.sizes:
             seeds = Path(work, f"seeds-{size}")
             write_corpus(seeds, size)
+            questions = make_questions(seeds, QUESTIONS)
             url = server.new_database(f"scale_{size}")
             for name, where in (("embedded", str(Path(work, f"index-{size}"))), ("shared", url)):
                 r = measure(seeds, where, settings, questions)

@@ -1,137 +1,267 @@
-"""answer() latency, open time and index size on synthetic corpora of growing size.
+"""Build time, disk, open time, memory and query latency of indexes of 10k, 100k and 1M chunks.
 
-    python -m bench.scale [--sizes 1000 10000] [--skip-model]
+    python -m bench.scale [--chunks 10000 100000] [--keep DIR] [--skip-model]
 
-For each size: bench.incremental's synthetic corpus, one full build, the time of
-`Retriever.open`, then the warm latency of `answer()` over generated questions
-(20 warm-up questions first, untimed) and the index's size on disk.
+Corpus: SQuAD-like synthetic articles (a title line, then paragraphs of 3 to 8
+sentences of about 24 words: the slice's common words mixed with a Zipf-
+distributed lexicon of 5M made-up words and each article's own topic words,
+so the vocabulary grows with the corpus as real text's does), about 50 chunks an
+article. Questions take five words of a random sentence.
 
-The index is built and queried with `HashingEncoder`, a feature-hashing stand-in
-for the model, so that 10,000 documents build in seconds rather than minutes:
-the table measures the index path (FAISS, BM25, ranking, answer picking), not
-the model. The real model's cost of embedding one question is printed apart;
-add it to answer() for a real question's latency.
+Models: `bench.standins.HashingEncoder` (words hashed into 384 signed
+buckets) and `WordAnalyser` (one token per word, no parse) stand in for the
+model and spaCy, so that 1M chunks build in about an hour: the table measures
+the index path (vector search, BM25, ranking, answer picking), not the
+models. The question's vector is computed before the clock starts; the real
+model's cost of embedding a question, and spaCy's of parsing it, are printed
+apart (add them for a real question's latency).
+
+Each build runs in its own process (peak RSS is reported), and each index is
+opened in a fresh process, so "RSS after open" is what a server holding that
+index starts from. With --keep, indexes are kept in DIR and reused by later
+runs (the build figures are then the recorded ones).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import re
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from bench.incremental import VERBS, WORDS, write_corpus
-from bench.squad import percentile
-from qa import Retriever, build_index
+from bench.squad import DEFAULT_DATA, percentile
+from bench.standins import HashingEncoder, WordAnalyser
 
 WARM_UP = 20
 QUESTIONS = 200
-TEMPLATES = (
-    "How many {w1}s were {verb} by the {w2} of {place}?",
-    "When was the {w1} of {place} {verb}?",
-    "Who {verb} the {w1} of {place}?",
-    "What budget did the {w1} of {place} get for the {w2}?",
-)
-TOKEN = re.compile(r"\w+")
+CHUNKS_PER_ARTICLE = 50
+PARAGRAPHS_PER_ARTICLE = 30
+LEXICON, LEXICON_HEAD = 5_000_000, 1_000
+SYLLABLES = ("ba be bi bo bu da de di do du ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu "
+             "ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo vu").split()
+WORD = re.compile(r"[A-Za-z]+")
 
 
-class HashingEncoder:
-    """A fast stand-in for the model: lower-cased words hashed (crc32) into 384 signed buckets."""
+def made_up(rank: int) -> str:
+    """The made-up word of a lexicon rank: its base-50 digits as syllables ('bebi', 'kadolu')."""
+    syllables = []
+    while True:
+        rank, digit = divmod(rank, len(SYLLABLES))
+        syllables.append(SYLLABLES[digit])
+        if rank == 0:
+            break
+    return "".join(syllables) if len(syllables) > 1 else syllables[0] + "n"
 
-    name = "hashing-384"
-    dimension = 384
+
+class Writer:
+    """SQuAD-like articles, the same for a given seed."""
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+        counts: dict[str, int] = {}
+        for article in json.loads(DEFAULT_DATA.read_text())["data"]:
+            for paragraph in article["paragraphs"]:
+                for word in WORD.findall(paragraph["context"]):
+                    counts[word.lower()] = counts.get(word.lower(), 0) + 1
+        common = {word: n for word, n in counts.items() if n >= 3}
+        self.common = list(common)
+        self.weights = np.array(list(common.values()), dtype=np.float64) / sum(common.values())
+
+    def lexicon_ranks(self, count: int) -> np.ndarray:
+        """Ranks in a lexicon of LEXICON made-up words, P(rank) falling as 1 / (rank + LEXICON_HEAD):
+        the long tail below the common words."""
+        return (LEXICON_HEAD * ((LEXICON / LEXICON_HEAD + 1) ** self.rng.random(count) - 1)).astype(np.int64)
+
+    def article(self, number: int) -> str:
+        rng = self.rng
+        topic = [made_up(int(r)) for r in self.lexicon_ranks(25)]
+        topic_weights = 1 / np.arange(1, len(topic) + 1)
+        lines = [f"{topic[0].title()} and {topic[1].title()}: article {number}"]
+        for _ in range(PARAGRAPHS_PER_ARTICLE):
+            lengths = np.clip(rng.normal(24, 9, rng.integers(3, 9)).round().astype(int), 6, 60)
+            total = int(lengths.sum())
+            source = rng.random(total)
+            words = np.array(self.common, dtype=object)[rng.choice(len(self.common), total, p=self.weights)]
+            lexicon = self.lexicon_ranks(total)
+            picks = rng.choice(len(topic), total, p=topic_weights / topic_weights.sum())
+            for i in np.flatnonzero(source >= 0.55):
+                words[i] = topic[picks[i]] if source[i] >= 0.8 else made_up(int(lexicon[i]))
+            for i in np.flatnonzero(rng.random(total) < 0.04):
+                words[i] = str(int(rng.integers(2, 2030)))
+            sentences, at = [], 0
+            for length in lengths.tolist():
+                sentence = " ".join(words[at:at + length])
+                sentences.append(sentence[0].upper() + sentence[1:] + ".")
+                at += length
+            lines.append(" ".join(sentences))
+        return "\n".join(lines)
+
+
+def write_corpus(seeds: Path, chunks: int, seed: int = 0) -> None:
+    """About `chunks` chunks of SQuAD-like articles, one file each."""
+    writer = Writer(seed)
+    seeds.mkdir(parents=True)
+    for number in range(max(1, round(chunks / CHUNKS_PER_ARTICLE))):
+        (seeds / f"article-{number:06d}.txt").write_text(writer.article(number), encoding="utf-8")
+
+
+def make_questions(seeds: Path, count: int, seed: int = 0) -> list[str]:
+    """Five words of a random sentence of a random article, as a question."""
+    rng = random.Random(seed)
+    files = sorted(seeds.iterdir())
+    questions = []
+    for _ in range(count):
+        lines = rng.choice(files).read_text(encoding="utf-8").splitlines()[1:]
+        sentence = rng.choice(rng.choice(lines).split(". "))
+        words = [w for w in WORD.findall(sentence) if len(w) > 3] or WORD.findall(sentence)
+        questions.append("What " + " ".join(rng.sample(words, min(5, len(words)))).lower() + "?")
+    return questions
+
+
+class Precomputed:
+    """The stand-in encoder with the questions' vectors computed beforehand: a lookup at query time."""
+
+    def __init__(self, questions: list[str]):
+        encoder = HashingEncoder()
+        self.name, self.dimension = encoder.name, encoder.dimension
+        self.vectors = dict(zip(questions, encoder.encode(questions), strict=True))
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised float32 rows, one per text (a text without words gives a zero row)."""
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in TOKEN.findall(text.lower()):
-                code = zlib.crc32(token.encode())
-                vectors[row, code % self.dimension] += 1.0 if code >> 31 else -1.0
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return np.stack([self.vectors[text] for text in texts])
 
 
-def make_questions(count: int, seed: int = 0) -> list[str]:
-    """`count` questions in the synthetic corpus's vocabulary, the same for a given seed."""
-    rng = random.Random(seed)
-    return [rng.choice(TEMPLATES).format(w1=rng.choice(WORDS), w2=rng.choice(WORDS), verb=rng.choice(VERBS),
-                                         place=f"{rng.choice(WORDS).title()}ford")
-            for _ in range(count)]
-
-
-def answer_latencies(retriever, questions: list[str]) -> list[float]:
-    """Milliseconds of `retriever.answer(q)` per question, after WARM_UP untimed questions."""
-    for question in make_questions(WARM_UP, seed=-1):
-        retriever.answer(question)
-    latencies = []
-    for question in questions:
-        started = time.perf_counter()
-        retriever.answer(question)
-        latencies.append((time.perf_counter() - started) * 1000)
-    return latencies
+def rss_mb() -> float:
+    """This process's resident memory now (file-backed pages it touched included)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def disk_mb(folder: Path) -> float:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+    """Bytes of the files under `folder`, each hard-linked file once."""
+    seen, total = set(), 0
+    for path in folder.rglob("*"):
+        if path.is_file() and path.stat().st_ino not in seen:
+            seen.add(path.stat().st_ino)
+            total += path.stat().st_size
+    return total / 1e6
 
 
-def row(size: int, stats, open_s: float, latencies: list[float], index_dir: Path) -> dict:
-    return {"documents": size, "chunks": stats.chunks, "sentences": stats.sentences, "open_s": open_s,
-            "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99), "mb": disk_mb(index_dir)}
+def build(work: Path, chunks: int) -> None:
+    """Write the corpus and build its index (run in its own process); records bench.json."""
+    from qa import build_index
 
-
-def measure(size: int, work: Path, questions: list[str]) -> dict:
-    seeds, index_dir = work / f"seeds-{size}", work / f"index-{size}"
-    write_corpus(seeds, size)
-    stats = build_index(seeds, index_dir, progress=False, encoder=HashingEncoder())
+    seeds, index_dir = work / "seeds", work / "index"
+    if not seeds.exists():
+        write_corpus(seeds, chunks)
     started = time.perf_counter()
-    retriever = Retriever.open(index_dir, encoder=HashingEncoder())
-    open_s = time.perf_counter() - started
-    return row(size, stats, open_s, answer_latencies(retriever, questions), index_dir)
+    stats = build_index(seeds, index_dir, progress=False, encoder=HashingEncoder(), analyser=WordAnalyser())
+    figures = {"build_s": time.perf_counter() - started, "chunks": stats.chunks, "sentences": stats.sentences,
+               "documents": stats.documents,
+               "build_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    (work / "bench.json").write_text(json.dumps(figures))
 
 
-def model_query_ms(questions: list[str]) -> tuple[float, float]:
-    """p50 and p99 milliseconds of the real model embedding one question, warm."""
-    from qa import embedding
+def measure(work: Path) -> None:
+    """Open the index in a fresh process and time answer() and search(); prints one JSON line."""
+    from qa import Retriever
 
-    encoder = embedding.load_encoder()
-    latencies = []
-    for question in questions:
-        started = time.perf_counter()
-        encoder.encode([question])
-        latencies.append((time.perf_counter() - started) * 1000)
-    return statistics.median(latencies), percentile(latencies, 0.99)
+    seeds, index_dir = work / "seeds", work / "index"
+    questions = make_questions(seeds, QUESTIONS)
+    warm_up = make_questions(seeds, WARM_UP, seed=-1)
+    encoder = Precomputed(questions + warm_up)
+    before = rss_mb()
+    started = time.perf_counter()
+    retriever = Retriever.open(index_dir, encoder=encoder, analyser=WordAnalyser())
+    figures = {"open_s": time.perf_counter() - started, "rss_open_mb": rss_mb(), "rss_start_mb": before}
+    for question in warm_up:
+        retriever.answer(question)
+    for name, call in (("answer", retriever.answer), ("search", lambda q: retriever.search(q, k=5))):
+        latencies = []
+        for question in questions:
+            started = time.perf_counter()
+            call(question)
+            latencies.append((time.perf_counter() - started) * 1000)
+        figures[f"{name}_p50"] = statistics.median(latencies)
+        figures[f"{name}_p99"] = percentile(latencies, 0.99)
+    figures["rss_queried_mb"] = rss_mb()
+    print(json.dumps(figures))
+
+
+def run(work: Path, chunks: int) -> dict:
+    if not (work / "bench.json").exists():
+        subprocess.run([sys.executable, "-m", "bench.scale", "--build", str(work), str(chunks)], check=True)
+    figures = json.loads((work / "bench.json").read_text())
+    figures["disk_mb"] = disk_mb(work / "index")
+    measured = subprocess.run([sys.executable, "-m", "bench.scale", "--measure", str(work)], check=True,
+                              capture_output=True, text=True)
+    figures.update(json.loads(measured.stdout.strip().splitlines()[-1]))
+    return figures
+
+
+def model_costs() -> dict:
+    """p50 milliseconds of the real model embedding one question and of spaCy parsing it (warm)."""
+    from qa import embedding, language
+
+    questions = [q["question"] for article in json.loads(DEFAULT_DATA.read_text())["data"]
+                 for paragraph in article["paragraphs"] for q in paragraph["qas"]][:QUESTIONS]
+    encoder, analyser = embedding.load_encoder(), language.load_analyser()
+    calls = {"embed": lambda question: encoder.encode([question]), "parse": analyser.parse}
+    costs = {}
+    for name, call in calls.items():
+        latencies = []
+        for question in questions:
+            started = time.perf_counter()
+            call(question)
+            latencies.append((time.perf_counter() - started) * 1000)
+        costs[name] = statistics.median(latencies)
+    return costs
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| documents | chunks | sentences | open (s) | answer() p50 (ms) | answer() p99 (ms) | on disk (MB) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| chunks | sentences | documents | build (s) | build peak RSS (MB) | on disk (MB) | open (s) "
+          "| RSS after open (MB) | answer() p50 / p99 (ms) | search() p50 / p99 (ms) | RSS after queries (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['documents']:,} | {r['chunks']:,} | {r['sentences']:,} | {r['open_s']:.2f} | "
-              f"{r['p50']:.1f} | {r['p99']:.1f} | {r['mb']:.1f} |")
-
-
-def print_model(p50: float, p99: float) -> None:
-    print(f"\nreal model, embedding one question: p50 {p50:.1f} ms, p99 {p99:.1f} ms (not in the table)")
+        print(f"| {r['chunks']:,} | {r['sentences']:,} | {r['documents']:,} | {r['build_s']:.0f} | "
+              f"{r['build_peak_mb']:,.0f} | {r['disk_mb']:,.0f} | {r['open_s']:.2f} | {r['rss_open_mb']:,.0f} | "
+              f"{r['answer_p50']:.1f} / {r['answer_p99']:.1f} | {r['search_p50']:.1f} / {r['search_p99']:.1f} | "
+              f"{r['rss_queried_mb']:,.0f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--skip-model", action="store_true", help="do not load the real model")
+    parser.add_argument("--chunks", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--keep", type=Path, help="keep the corpora and indexes here and reuse them")
+    parser.add_argument("--skip-model", action="store_true", help="do not load the real models")
+    parser.add_argument("--build", nargs=2, metavar=("DIR", "CHUNKS"), help=argparse.SUPPRESS)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    questions = make_questions(QUESTIONS)
-    with tempfile.TemporaryDirectory() as work:
-        rows = [measure(size, Path(work), questions) for size in args.sizes]
+    if args.build:
+        folder, chunks = args.build
+        return build(Path(folder), int(chunks))
+    if args.measure:
+        return measure(args.measure)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        rows = [run(folder / f"chunks-{chunks}", chunks) for chunks in args.chunks]
+    print(f"{os.cpu_count()} CPUs; stand-in models (see bench/scale.py); the question's embedding excluded\n")
     print_table(rows)
     if not args.skip_model:
-        print_model(*model_query_ms(questions))
+        costs = model_costs()
+        print(f"\nreal models, per question (not in the table): embedding p50 {costs['embed']:.1f} ms, "
+              f"spaCy parse p50 {costs['parse']:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from qa.store.scan import Prepared, Source, scan
 log = logging.getLogger(__name__)
 
 
-UNITS = {"reading": "documents", "loading": "the models", "embedding": "passages and sentences", "parsing": "sentences",
+UNITS = {"reading": "documents", "loading": "the models", "embedding": "documents", "parsing": "sentences",
          "writing": "the index"}
 
 
@@ -111,7 +111,6 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
             prepared = prepare(plan.new, encoder, analyser, settings, stats, progress, report)
             last_build = {"added": stats.added, "changed": stats.changed, "removed": stats.removed,
                           "unchanged": stats.unchanged}
-            report(Progress("writing"))
             manifest = store.write(plan, prepared, wanted, last_build)
             log.info("switched to index version %s", manifest.version)
         store.cleanup()
@@ -122,38 +121,50 @@ def build_index(seeds_dir: str | Path = "seeds", index_dir: str | Path = "index"
 
 
 def prepare(new: list[Source], encoder: Encoder | None, analyser: Analyser | None, settings: Settings,
-            stats: BuildStats, progress: bool, report: Report) -> list[Prepared]:
-    """Chunk every new or changed document, embed all their chunks and sentences in one run and
-    parse all their sentences in another. The models are loaded only when there is something
-    to read: a build that only removes documents never loads them."""
-    if not new:
-        return []
-    report(Progress("loading"))
-    encoder = encoder or embedding.load_encoder(settings.embedding)
-    analyser = analyser or language.load_analyser(settings.language.batch_size)
-    split = [chunking.chunk_document(source.document, settings.chunking) for source in new]
-    texts = [text for chunks, sentences in split
-             for text in [c.text for c in chunks] + [s.text for s in sentences]]
-    log.info("embedding %d texts of %d new or changed documents", len(texts), len(new))
+            stats: BuildStats, progress: bool, report: Report) -> Iterator[Prepared]:
+    """Chunk the new or changed documents and, a batch of about `batch_sentences` sentences at a
+    time, embed their chunks and sentences in one run and parse their sentences in another. The
+    models are loaded only when there is something to read: a build that only removes
+    documents never loads them. `report` hears how many documents are done."""
+    batch: list[tuple[Source, list[chunking.Chunk], list[chunking.Sentence]]] = []
+    done = 0
+    for number, source in enumerate(new):
+        batch.append((source, *chunking.chunk_document(source.document, settings.chunking)))
+        if number + 1 == len(new) or sum(len(b[2]) for b in batch) >= settings.index.batch_sentences:
+            if encoder is None or analyser is None:
+                report(Progress("loading"))
+            encoder = encoder or embedding.load_encoder(settings.embedding)
+            analyser = analyser or language.load_analyser(settings.language.batch_size)
+            report(Progress("embedding", done, len(new)))
+            yield from prepare_batch(batch, encoder, analyser, settings, stats, progress, report)
+            done += len(batch)
+            batch = []
+    report(Progress("writing"))
+
+
+def prepare_batch(batch: list[tuple[Source, list[chunking.Chunk], list[chunking.Sentence]]], encoder: Encoder,
+                  analyser: Analyser, settings: Settings, stats: BuildStats, progress: bool,
+                  report: Report) -> Iterator[Prepared]:
+    """Embed and parse one batch of chunked documents."""
+    texts = [text for _, chunks, sentences in batch for text in [c.text for c in chunks] + [s.text for s in sentences]]
+    log.info("embedding %d texts of %d new or changed documents", len(texts), len(batch))
     started = time.perf_counter()
-    report(Progress("embedding", 0, len(texts)))
     vectors = embedding.embed(encoder, texts, settings.embedding.batch_size,
-                              progress and len(texts) >= settings.embedding.progress_min_texts,
-                              lambda done: report(Progress("embedding", done, len(texts))))
-    stats.embed_seconds, stats.embedded_texts = time.perf_counter() - started, len(texts)
-    started = time.perf_counter()
+                              progress and len(texts) >= settings.embedding.progress_min_texts)
+    stats.embed_seconds += time.perf_counter() - started
+    stats.embedded_texts += len(texts)
     report(Progress("parsing"))
-    tokens = analyser.analyse([s.text for _, sentences in split for s in sentences],
-                              [s.start for _, sentences in split for s in sentences])
-    stats.parse_seconds = time.perf_counter() - started
-    prepared, at, parsed = [], 0, 0
-    for source, (chunks, sentences) in zip(new, split, strict=True):
+    started = time.perf_counter()
+    tokens = analyser.analyse([s.text for _, _, sentences in batch for s in sentences],
+                              [s.start for _, _, sentences in batch for s in sentences])
+    stats.parse_seconds += time.perf_counter() - started
+    at, parsed = 0, 0
+    for source, chunks, sentences in batch:
         middle, end = at + len(chunks), at + len(chunks) + len(sentences)
-        prepared.append(Prepared(
+        yield Prepared(
             source,
             rows.chunk_rows(0, ((c.start, c.end) for c in chunks)),
             rows.sentence_rows(0, ((s.start, s.end, s.heading) for s in sentences)),
             np.concatenate([np.zeros(0, dtype=rows.TOKEN), *tokens[parsed:parsed + len(sentences)]]),
-            vectors[at:middle], vectors[middle:end]))
+            vectors[at:middle], vectors[middle:end])
         at, parsed = end, parsed + len(sentences)
-    return prepared

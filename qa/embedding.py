@@ -19,7 +19,6 @@ import os
 import threading
 import uuid
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -169,9 +168,8 @@ def load_encoder(settings: EmbeddingSettings = DEFAULT.embedding) -> OnnxEncoder
 
 
 def embed(encoder: Encoder, texts: list[str], batch_size: int = DEFAULT.embedding.batch_size,
-          progress: bool = False, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-    """Embed `texts` in batches of similar length: an (n, dimension) float32 array of unit rows.
-    `on_batch` is told how many texts are done after each batch."""
+          progress: bool = False) -> np.ndarray:
+    """Embed `texts` in batches of similar length: an (n, dimension) float32 array of unit rows."""
     vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
     if not texts:
         return vectors
@@ -184,6 +182,4 @@ def embed(encoder: Encoder, texts: list[str], batch_size: int = DEFAULT.embeddin
     for first in batches:
         rows = order[first:first + batch_size]
         vectors[rows] = encoder.encode([texts[i] for i in rows])
-        if on_batch:
-            on_batch(first + len(rows))
     return vectors

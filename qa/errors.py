@@ -27,6 +27,10 @@ class IndexUnavailable(QAError):
     status = 503
 
 
+class OutOfMemory(IndexUnavailable):
+    """The index does not fit in the memory this process can have."""
+
+
 class BuildLocked(QAError):
     """Another build holds the index's lock."""
 

@@ -1,18 +1,21 @@
-"""Lexical: BM25 scored at query time from stored term counts, over postings only.
+"""Lexical: BM25 terms, their counts and scores, and acronyms spelled out.
 
 Texts are tokenized by bm25s (lower case, English stop words, Snowball
-stems). What is stored is each text's term counts, one sparse row per text,
-so a changed document costs only its own rows: the corpus statistics (IDF,
-average length) are recomputed in a few milliseconds when an index version is
-loaded. (bm25s itself scores every document at index time, which re-scores
-the whole corpus whenever one document changes.) Scores follow Lucene's BM25,
-as bm25s's `method="lucene"` does; tests/test_fast.py checks them against it.
-A query reads only the postings of its own terms.
+stems). A store keeps term counts, not scores: each sentence's counts (a
+chunk's are the sum of its sentences'), how many rows hold each term and
+each row's length, so a changed document costs only its own rows, the corpus
+statistics (IDF, average length) are sums, and a query reads only the
+postings of its own terms. (bm25s itself scores every document at index
+time, which re-scores the whole corpus whenever one document changes.)
+Scores follow Lucene's BM25, as bm25s's `method="lucene"` does;
+tests/test_lexical.py checks a store's scores against it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import bm25s
@@ -23,6 +26,8 @@ import Stemmer
 from qa.settings import DEFAULT, LexicalSettings
 
 logging.getLogger("bm25s").setLevel(logging.ERROR)
+ACRONYM = re.compile(r"\b[A-Z]{2,5}\b")
+CAPITALISED_PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)?\s*[A-Z][a-z]+){1,4}")
 
 
 @lru_cache(maxsize=4)
@@ -38,66 +43,37 @@ def tokenize(texts: list[str], settings: LexicalSettings = DEFAULT.lexical) -> l
 
 def count_terms(texts: list[str], vocabulary: dict[str, int],
                 settings: LexicalSettings = DEFAULT.lexical) -> sparse.csr_matrix:
-    """A (texts x vocabulary) matrix of term counts; new terms are added to `vocabulary`."""
-    rows, columns = [], []
-    for row, tokens in enumerate(tokenize(texts, settings)):
-        for token in tokens:
-            columns.append(vocabulary.setdefault(token, len(vocabulary)))
-            rows.append(row)
-    counts = sparse.coo_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
+    """A (texts x vocabulary) int32 matrix of term counts; new terms are added to `vocabulary`."""
+    tokenized = tokenize(texts, settings)
+    columns = np.fromiter((vocabulary.setdefault(token, len(vocabulary)) for tokens in tokenized for token in tokens),
+                          dtype=np.int64)
+    rows = np.repeat(np.arange(len(texts)), [len(tokens) for tokens in tokenized])
+    counts = sparse.coo_matrix((np.ones(len(rows), dtype=np.int32), (rows, columns)),
                                shape=(len(texts), len(vocabulary)))
     return counts.tocsr()  # duplicate (row, term) entries are summed into counts
 
 
-class BM25:
-    """BM25 over the rows of a term-count matrix, read through the postings of the query's terms."""
+def idf(rows_with_term: np.ndarray | int, rows: int) -> np.ndarray:
+    """Lucene's BM25 IDF of a term that `rows_with_term` of `rows` rows hold."""
+    return np.log(1 + (rows - np.asarray(rows_with_term) + 0.5) / (np.asarray(rows_with_term) + 0.5))
 
-    def __init__(self, counts: sparse.csr_matrix, vocabulary: dict[str, int],
-                 settings: LexicalSettings = DEFAULT.lexical):
-        self.vocabulary = vocabulary
-        self.size = counts.shape[0]
-        self.by_row = counts.tocsr()
-        self.by_term = counts.tocsc()
-        lengths = np.asarray(counts.sum(axis=1)).ravel()
-        average = lengths.mean() if self.size else 1.0
-        k1, b = settings.k1, settings.b
-        self.length_norm = (k1 * (1 - b + b * lengths / max(average, 1e-9))).astype(np.float32)
-        documents_with_term = np.diff(self.by_term.indptr)
-        self.idf = np.log(1 + (self.size - documents_with_term + 0.5) / (documents_with_term + 0.5))
 
-    def terms(self, tokens: list[str]) -> np.ndarray:
-        """The column numbers of the known, distinct tokens of a query."""
-        found = {self.vocabulary.get(token) for token in tokens}
-        return np.array(sorted(t for t in found if t is not None and t < self.by_term.shape[1]), dtype=np.int64)
+def norms(lengths: np.ndarray, average: float, settings: LexicalSettings = DEFAULT.lexical) -> np.ndarray:
+    """k1 (1 - b + b length / average length) of rows of these lengths."""
+    return (settings.k1 * (1 - settings.b + settings.b * lengths / max(average, 1e-9))).astype(np.float32)
 
-    @property
-    def max_idf(self) -> float:
-        """The IDF of a term only one row holds: the highest any term can have."""
-        return float(np.log(1 + (self.size - 0.5) / 1.5)) if self.size else 1.0
 
-    def idf_of(self, tokens: list[str]) -> dict[str, float]:
-        """The IDF of each known token of a query; unknown ones are left out."""
-        return {token: float(self.idf[self.vocabulary[token]]) for token in set(tokens)
-                if token in self.vocabulary and self.vocabulary[token] < len(self.idf)}
+def scores(term_idf: np.ndarray, counts: np.ndarray, row_norms: np.ndarray) -> np.ndarray:
+    """The BM25 score of each (term, row) posting: idf x count / (count + the row's norm)."""
+    return (term_idf * counts / (counts + row_norms)).astype(np.float32)
 
-    def postings(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, scores) of every row holding a query term, rows ascending: the postings only."""
-        parts_rows, parts_scores = [], []
-        for term in self.terms(tokens):
-            first, last = self.by_term.indptr[term], self.by_term.indptr[term + 1]
-            rows, counts = self.by_term.indices[first:last], self.by_term.data[first:last]
-            parts_rows.append(rows)
-            parts_scores.append(self.idf[term] * counts / (counts + self.length_norm[rows]))
-        if not parts_rows:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        rows, inverse = np.unique(np.concatenate(parts_rows), return_inverse=True)
-        return rows.astype(np.int64), np.bincount(inverse, np.concatenate(parts_scores)).astype(np.float32)
 
-    def scores(self, tokens: list[str], rows: np.ndarray) -> np.ndarray:
-        """The BM25 score of each of `rows` (unknown tokens count for nothing)."""
-        terms = self.terms(tokens)
-        if not len(terms) or not len(rows):
-            return np.zeros(len(rows), dtype=np.float32)
-        counts = self.by_row[rows][:, terms].toarray()
-        norms = self.length_norm[rows][:, None]
-        return (self.idf[terms] * counts / (counts + norms)).sum(axis=1).astype(np.float32)
+def acronyms(texts: Iterable[str]) -> dict[str, str]:
+    """Acronym -> the first capitalised phrase of the texts whose initials spell it."""
+    found: dict[str, str] = {}
+    for text in texts:
+        for match in CAPITALISED_PHRASE.finditer(text):
+            phrase = match.group(0)
+            initials = "".join(word[0] for word in phrase.split() if word[0].isupper())
+            found.setdefault(initials, phrase)
+    return found

@@ -10,13 +10,13 @@ candidates, then combined convexly (weights in `RankingSettings`):
   most questions are answered by one sentence, so a chunk holding a strongly
   matching sentence ranks up;
 - an acronym in the question (EU) also searches for the phrase it stands for
-  in the sources (European Union), found where its words' initials spell it.
+  in the sources (European Union), found where its words' initials spell it
+  (`Reader.spelled_out`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,9 +25,6 @@ from qa import lexical
 from qa.candidates import Candidates, ChunkHits, Query
 from qa.settings import LexicalSettings, RankingSettings
 from qa.store import Reader
-
-ACRONYM = re.compile(r"\b[A-Z]{2,5}\b")
-CAPITALISED_PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)?\s*[A-Z][a-z]+){1,4}")
 
 
 @dataclass(frozen=True)
@@ -42,17 +39,6 @@ class Passage:
     end: int
     score: float
     page: str | None = None
-
-
-def acronyms(texts: Iterable[str]) -> dict[str, str]:
-    """Acronym -> the first capitalised phrase of the texts whose initials spell it."""
-    found: dict[str, str] = {}
-    for text in texts:
-        for match in CAPITALISED_PHRASE.finditer(text):
-            phrase = match.group(0)
-            initials = "".join(word[0] for word in phrase.split() if word[0].isupper())
-            found.setdefault(initials, phrase)
-    return found
 
 
 def minmax(values: np.ndarray) -> np.ndarray:
@@ -79,11 +65,10 @@ class HybridRetrieval:
         self.reader = reader
         self.ranking = ranking
         self.lexical = lexical_settings
-        self.acronyms = acronyms(d.text for d in reader.documents())
 
     def query(self, question: str, vector: np.ndarray) -> Query:
         """The question as the store reads it; its acronyms' phrases join its BM25 tokens."""
-        expanded = " ".join(self.acronyms[word] for word in ACRONYM.findall(question) if word in self.acronyms)
+        expanded = " ".join(self.reader.spelled_out(dict.fromkeys(lexical.ACRONYM.findall(question))).values())
         return Query(question, vector, lexical.tokenize([f"{question} {expanded}"], self.lexical)[0])
 
     def candidates(self, query: Query, scope: Collection[str] | None = None) -> Candidates:

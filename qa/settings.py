@@ -73,10 +73,13 @@ class LanguageSettings:
 
 @dataclass(frozen=True)
 class IndexSettings:
-    format_version: int = knob(3, "layout of the files in index/", index=True)
-    hnsw_min_chunks: int = knob(50_000, "a segment with this many chunks gets HNSW, below it exact search")
-    hnsw_neighbours: int = knob(32, "HNSW graph degree (M)")
-    hnsw_ef_search: int = knob(128, "HNSW candidates explored per search")
+    format_version: int = knob(4, "layout of the files in index/", index=True)
+    ivf_min_chunks: int = knob(20_000, "a segment with this many chunks gets an IVF index (scalar-quantised, "
+                                       "bench/vectors.py), below it exact search")
+    ivf_lists_per_root: float = knob(4.0, "IVF cells per square root of the segment's chunks")
+    ivf_probes: int = knob(48, "IVF cells searched per question")
+    batch_sentences: int = knob(50_000, "a build prepares and writes documents in batches of about this many "
+                                        "sentences, so its memory does not grow with the corpus")
     max_segments: int = knob(8, "a version with more segments is merged into one")
     load_attempts: int = knob(3, "tries to load a version that a build keeps switching")
 
@@ -86,6 +89,9 @@ class StoreSettings:
     collection: str = knob("main", "collection in a shared store: each is one PostgreSQL schema, qa_<name>")
     pool_size: int = knob(4, "connections to a shared store a process keeps for queries")
     connect_seconds: float = knob(5.0, "how long to wait for a shared store before saying it is unavailable")
+    hnsw_min_chunks: int = knob(50_000, "a shared store with this many chunks searches pgvector's HNSW index, "
+                                        "below it exact search")
+    hnsw_neighbours: int = knob(32, "HNSW graph degree (M) of a shared store's chunk index")
     poll_seconds: float = knob(1.0, "servers look for a new version this often (sooner when notified)")
     keep_seconds: int = knob(60, "a superseded version of a shared store stays readable this long, for "
                                  "requests in flight and servers still on it")

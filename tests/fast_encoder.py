@@ -1,5 +1,6 @@
 """Stand-in models for fast tests about the store and fusion, not about the models: an encoder
-each word of a text hashes to one of 64 dimensions, so texts that share words are close."""
+each word of a text hashes to one of 64 dimensions, so texts that share words are close, and
+bench.standins' analyser (one token per word)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import zlib
 
 import numpy as np
 
-from qa import rows
+from bench.standins import WordAnalyser
+
+__all__ = ["GatedEncoder", "WordAnalyser", "WordHashEncoder"]
 
 
 class WordHashEncoder:
@@ -23,22 +26,6 @@ class WordHashEncoder:
                 vectors[row, zlib.crc32(word.encode()) % self.dimension] += 1.0
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
-
-
-class WordAnalyser:
-    """A stand-in analyser for the same tests: one untagged token per word, no entities or parse."""
-
-    name = "test/words"
-
-    def analyse(self, texts, starts) -> list[np.ndarray]:
-        return [self.parse(text, start) for text, start in zip(texts, starts, strict=True)]
-
-    def parse(self, text: str, start: int = 0) -> np.ndarray:
-        words = list(re.finditer(r"\w+|[^\w\s]", text))
-        table = np.zeros(len(words), dtype=rows.TOKEN)
-        table["start"] = [start + m.start() for m in words]
-        table["end"] = [start + m.end() for m in words]
-        return table
 
 
 class GatedEncoder(WordHashEncoder):

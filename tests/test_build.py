@@ -268,13 +268,13 @@ def test_watch_rebuilds_when_a_seed_changes(seeds, tmp_path):
         watcher.join(timeout=10)
 
 
-def test_a_large_corpus_gets_an_hnsw_index_that_answers_the_same(seeds, tmp_path):
-    settings = DEFAULT.replace(index={"hnsw_min_chunks": 10})  # the seeds' 24 chunks count as large
+def test_a_large_corpus_gets_an_ivf_index_that_answers_the_same(seeds, tmp_path):
+    settings = DEFAULT.replace(index={"ivf_min_chunks": 10})  # the seeds' 24 chunks count as large
     stats = build_index(seeds, tmp_path / "index", progress=False, settings=settings)
     manifest = json.loads((current_version(tmp_path / "index") / "manifest.json").read_text())
-    assert stats.chunks >= 10 and [s["vectors"] for s in manifest["segments"].values()] == ["hnsw"]
+    assert stats.chunks >= 10 and [s["vectors"] for s in manifest["segments"].values()] == ["ivf"]
     retriever = Retriever.open(tmp_path / "index", settings=settings)
-    assert all("HNSW" in type(i.index).__name__ for i in retriever._opened.reader.vectors.indexes)
+    assert all("IVF" in type(s.segment.chunk_index.index).__name__ for s in retriever._opened.reader.segments)
     assert retriever.answer("Who is the Kremlin spokesman?").text == "Dmitry Peskov"
 
 
@@ -291,7 +291,7 @@ def test_a_change_writes_one_small_segment_and_shares_the_rest(seeds, tmp_path):
     assert segments_of(index_dir)[0] == base and len(segments_of(index_dir)) == 2
     (seeds / "harbour.txt").write_text(HARBOUR.replace("$12 million", "$15 million"))
     build_index(seeds, index_dir, progress=False)
-    base_vectors = current_version(index_dir) / base / "sentence_vectors.npy"
+    base_vectors = current_version(index_dir) / base / "sentence_codes.npy"
     assert base in segments_of(index_dir) and base_vectors.stat().st_nlink == 1  # old versions gone
     retriever = Retriever.open(index_dir)
     passages = retriever.search("Eastport harbour repairs cost", k=100)

@@ -54,7 +54,7 @@ def test_the_manifest_records_model_dimension_and_each_documents_hash(index_dir)
     manifest = json.loads((current_version(index_dir) / "manifest.json").read_text())
     assert manifest["fingerprint"]["embedding.model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert manifest["fingerprint"]["embedding.dimension"] == 384
-    assert manifest["fingerprint"]["index.format_version"] == 3
+    assert manifest["fingerprint"]["index.format_version"] == 4
     assert set(manifest["documents"]) == {ARENA, STALL}
     assert all(len(d["sha256"]) == 64 for d in manifest["documents"].values())
     assert manifest["built_at"].startswith("20")
@@ -189,8 +189,9 @@ def segment_folder(index_dir):
 @pytest.mark.parametrize("damaged, damage", [
     ("chunks.faiss", b"not a faiss index"),
     ("manifest.json", b"{ truncated"),
-    ("chunk_vectors.npy", b"\x93NUMPY garbage"),
-    ("documents.json", b"[]"),
+    ("tokens.npy", b"\x93NUMPY garbage"),
+    ("catalog.sqlite", b"SQLite format 3\x00 and then garbage"),
+    ("segment.json", b"{}"),
 ])
 def test_a_corrupt_index_file_says_to_rebuild(index_copy, damaged, damage):
     folder = current_version(index_copy) if damaged == "manifest.json" else segment_folder(index_copy)
@@ -200,7 +201,7 @@ def test_a_corrupt_index_file_says_to_rebuild(index_copy, damaged, damage):
 
 
 def test_vectors_that_do_not_match_the_chunks_are_caught(index_copy):
-    np.save(segment_folder(index_copy) / "sentence_vectors.npy", np.zeros((3, 384), dtype=np.float32))
+    np.save(segment_folder(index_copy) / "sentence_scales.npy", np.zeros(3, dtype=np.float32))
     with pytest.raises(IndexUnavailable, match="sentence vectors"):
         Retriever.open(index_copy)
 

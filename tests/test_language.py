@@ -24,12 +24,13 @@ def test_the_label_tables_are_the_models_own():
 
 def test_a_build_stores_each_sentences_entities_as_offsets_into_the_clean_text(index_dir):
     reader = FileStore(index_dir, DEFAULT).open(reader_fingerprint(DEFAULT))
-    tokens = reader.live.tokens
-    assert len(tokens) > 1000
+    (segment,) = [live.segment for live in reader.segments]
+    assert len(segment.tokens) > 1000
     found = set()
-    for doc in np.unique(tokens["doc"]).tolist():
+    for doc in range(segment.documents):
         text = reader.document_at(doc).text
-        mine = tokens[tokens["doc"] == doc]
+        first, stop = np.searchsorted(segment.sentences["doc"], [doc, doc + 1])
+        mine = segment.tokens[segment.sentence_tokens[first]:segment.sentence_tokens[stop]]
         for start, end, label in questions.entity_spans(mine):
             found.add((text[start:end], label))
     assert {("Kirill Dmitriev", "PERSON"), ("Dmitry Peskov", "PERSON"), ("Belgium", "GPE")} <= found

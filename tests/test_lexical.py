@@ -1,60 +1,81 @@
-"""BM25 from stored term counts, read through postings, equals bm25s's Lucene scoring."""
+"""BM25 as the store scores it, from stored term counts through postings, equals bm25s's Lucene
+scoring: of chunks and of sentences, in one segment and across segments with dead rows."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import bm25s
 import numpy as np
 import pytest
+from fast_encoder import WordAnalyser, WordHashEncoder
 
-from qa import lexical
+from qa import build_index, lexical
+from qa.candidates import Query
+from qa.settings import DEFAULT
+from qa.store import FileStore
+from qa.store.manifest import reader_fingerprint
 
-CORPUS = [
-    "The harbour of Eastport reopened in May after the storm.",
-    "Mayor Ingrid Solberg said the harbour repairs cost twelve million dollars.",
-    "The ferry to Westport runs twice a day in summer and once in winter.",
-    "Storm damage closed the railway bridge for a week.",
-    "The museum of Eastport opened a new harbour wing, with a harbour model.",
-    "Nothing about boats here.",
-]
+DOCUMENTS = {  # one chunk each; a chunk's counts are the sum of its sentences'
+    "a.txt": "The harbour of Eastport reopened in May after the storm.",
+    "b.txt": "Mayor Ingrid Solberg said the harbour repairs cost twelve million dollars. The harbour is open.",
+    "c.txt": "The ferry to Westport runs twice a day in summer and once in winter.",
+    "d.txt": "Storm damage closed the railway bridge for a week.",
+    "e.txt": "The museum of Eastport opened a new harbour wing, with a harbour model. Ferry fans came.",
+    "f.txt": "Nothing about boats here.",
+}
 QUERIES = ["harbour repairs", "Eastport storm damage", "ferry winter Westport", "harbour harbour museum",
            "unknown words only"]
 
 
-@pytest.fixture(scope="module")
-def ours() -> lexical.BM25:
-    vocabulary: dict[str, int] = {}
-    return lexical.BM25(lexical.count_terms(CORPUS, vocabulary), vocabulary)
+def build(seeds: Path, index_dir: Path, documents: dict[str, str]):
+    for path in seeds.iterdir():
+        path.unlink()
+    for name, text in documents.items():
+        (seeds / name).write_text(text)
+    build_index(seeds, index_dir, progress=False, encoder=WordHashEncoder(), analyser=WordAnalyser())
+    return FileStore(index_dir, DEFAULT).open(reader_fingerprint(DEFAULT, WordHashEncoder()))
 
 
 @pytest.fixture(scope="module")
-def reference() -> bm25s.BM25:
-    model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
-    model.index(lexical.tokenize(CORPUS), show_progress=False)
-    return model
+def readers(tmp_path_factory) -> dict[str, tuple]:
+    """The index of DOCUMENTS, and a later version of two segments where a.txt changed and b.txt
+    is gone (their old rows dead in the first segment), each with what it holds."""
+    seeds, index_dir = tmp_path_factory.mktemp("seeds"), tmp_path_factory.mktemp("index")
+    first = build(seeds, index_dir, DOCUMENTS)
+    changed = {**DOCUMENTS, "a.txt": "The harbour of Northport froze."}
+    del changed["b.txt"]
+    second = build(seeds, index_dir, changed)
+    assert len(second.manifest.segments) == 2
+    return {"one segment": (first, DOCUMENTS), "dead rows": (second, changed)}
 
 
-def expected_scores(reference: bm25s.BM25, tokens: list[str]) -> np.ndarray:
+def reference(texts: list[str], query: str) -> np.ndarray:
     """bm25s's scores of the distinct tokens: a word repeated in a question counts once for us."""
-    distinct = list(dict.fromkeys(tokens))
-    return reference.get_scores(distinct) if distinct else np.zeros(len(CORPUS))
+    model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+    model.index(lexical.tokenize(texts), show_progress=False)
+    distinct = list(dict.fromkeys(lexical.tokenize([query])[0]))
+    return model.get_scores(distinct) if distinct else np.zeros(len(texts))
 
 
-@pytest.mark.parametrize("query", QUERIES)
-def test_scores_of_given_rows_equal_bm25s_lucene(ours, reference, query):
-    tokens = lexical.tokenize([query])[0]
-    expected = expected_scores(reference, tokens)
-    rows = np.arange(len(CORPUS))
-    assert np.allclose(ours.scores(tokens, rows), expected, atol=1e-6)
-    assert np.allclose(ours.scores(tokens, rows[::-2]), expected[::-2], atol=1e-6)
-
-
-@pytest.mark.parametrize("query", QUERIES)
-def test_postings_hold_exactly_the_rows_with_a_query_term_and_their_scores(ours, reference, query):
-    tokens = lexical.tokenize([query])[0]
-    expected = expected_scores(reference, tokens)
-    rows, scores = ours.postings(tokens)
-    assert list(rows) == [n for n, score in enumerate(expected) if score > 0]
-    assert np.allclose(scores, expected[rows], atol=1e-6)
+@pytest.mark.parametrize("version", ["one segment", "dead rows"])
+@pytest.mark.parametrize("question", QUERIES)
+def test_chunk_and_sentence_scores_equal_bm25s_lucene(readers, version, question):
+    reader, documents = readers[version]
+    query = Query(question, np.zeros(WordHashEncoder.dimension, dtype=np.float32), lexical.tokenize([question])[0])
+    chunks = reader.candidates(query, 100)
+    assert len(chunks) == len(documents)
+    chunk_texts = [reader.document_at(int(s["doc"])).text[s["start"]:s["end"]] for s in chunks.spans]
+    assert np.allclose(chunks.lexical, reference(chunk_texts, question), atol=1e-5)
+    sentences = reader.sentences(chunks.ids, query)
+    sentence_texts = [reader.document_at(int(s["doc"])).text[s["start"]:s["end"]] for s in sentences.spans]
+    assert len(sentence_texts) == sum(text.count(". ") + 1 for text in documents.values())
+    assert np.allclose(sentences.lexical, reference(sentence_texts, question), atol=1e-5)
+    held = [set(tokens) for tokens in lexical.tokenize(sentence_texts)]  # the live sentences only
+    expected = {t: float(lexical.idf(sum(t in h for h in held), len(held)))
+                for t in query.tokens if any(t in h for h in held)}
+    assert reader.term_idf(query.tokens) == pytest.approx(expected)
+    assert reader.max_idf == pytest.approx(float(lexical.idf(1, len(sentence_texts))))
 
 
 def test_new_terms_extend_the_vocabulary_and_counts_repeat():

@@ -25,7 +25,8 @@ def test_every_knob_has_a_default_and_a_help_line():
     ("lexical", "k1", 1.5, False),            # BM25 weights apply at query time
     ("ranking", "candidates", 50, False),
     ("answering", "min_confidence", 0.5, False),
-    ("index", "hnsw_min_chunks", 10, False),  # each segment records the kind it was given
+    ("index", "ivf_min_chunks", 10, False),   # each segment records the kind it was given
+    ("index", "batch_sentences", 10, False),  # batches change the memory a build needs, not what it writes
 ])
 def test_the_fingerprint_holds_exactly_the_fields_the_index_depends_on(stage, field, value, changes_index):
     changed = DEFAULT.replace(**{stage: {field: value}})

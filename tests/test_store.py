@@ -11,7 +11,7 @@ from stores import STORES, location
 from qa import Retriever, build_index
 from qa.retrieval import HybridRetrieval, minmax
 from qa.settings import DEFAULT
-from qa.store import open_store
+from qa.store import FileStore, open_store
 from qa.store.manifest import reader_fingerprint
 
 DOCUMENTS = {
@@ -115,3 +115,71 @@ def test_an_index_built_with_another_encoder_is_refused_with_both_names(built):
 
     with pytest.raises(IndexUnavailable, match="test/word-hash.*all-MiniLM-L6-v2.*run `qa index"):
         open_store(built).open(DEFAULT.reader_fingerprint())
+
+
+def test_batches_of_any_size_write_the_same_index(built, tmp_path):
+    if str(built).startswith(("postgres://", "postgresql://")):
+        pytest.skip("about the embedded store's batches")
+    settings = DEFAULT.replace(index={"batch_sentences": 2})
+    seeds = tmp_path / "seeds"
+    for name, text in DOCUMENTS.items():
+        (seeds / name).parent.mkdir(parents=True, exist_ok=True)
+        (seeds / name).write_text(text)
+    build_index(seeds, tmp_path / "index", progress=False, settings=settings, encoder=WordHashEncoder(),
+                analyser=WordAnalyser())
+    fingerprint = reader_fingerprint(DEFAULT, WordHashEncoder())
+    one, many = open_store(built).open(fingerprint), FileStore(tmp_path / "index", settings).open(fingerprint)
+    retrieval = HybridRetrieval(one, DEFAULT.ranking, DEFAULT.lexical)
+    q = query(retrieval, "When does the ferry run in winter after the storm?")
+    for reader in (one, many):
+        hits = reader.candidates(q, 10)
+        sentences = reader.sentences(hits.ids, q)
+        assert [reader.document_at(int(d)).id for d in hits.spans["doc"]] == [
+            one.document_at(int(d)).id for d in one.candidates(q, 10).spans["doc"]]
+        assert np.allclose(hits.lexical, one.candidates(q, 10).lexical)
+        assert np.allclose(sentences.lexical, one.sentences(one.candidates(q, 10).ids, q).lexical)
+        assert np.allclose(sentences.cosine, one.sentences(one.candidates(q, 10).ids, q).cosine)
+
+
+def test_opening_reads_no_document_and_a_query_reads_only_its_own(built, monkeypatch):
+    from qa.store import catalog
+
+    if str(built).startswith(("postgres://", "postgresql://")):
+        pytest.skip("about the embedded store's catalog")
+    read = []
+    original = catalog.Catalog.document
+    monkeypatch.setattr(catalog.Catalog, "document", lambda self, number: read.append(number) or original(self, number))
+    retriever = Retriever.open(built, encoder=WordHashEncoder(), analyser=WordAnalyser())
+    assert read == []
+    assert retriever.search("railway bridge", k=1)[0].doc_id == "notes/bridge.txt"
+    assert 0 < len(read) <= len(DOCUMENTS)
+
+
+def test_acronyms_are_spelled_out_by_the_first_live_document_that_spells_them(tmp_path):
+    seeds, index_dir = tmp_path / "seeds", tmp_path / "index"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text("A loan from the European Union was approved.")
+    (seeds / "b.txt").write_text("Prices at Eastern Utilities rose.")
+    fingerprint = reader_fingerprint(DEFAULT, WordHashEncoder())
+    build_index(seeds, index_dir, progress=False, encoder=WordHashEncoder(), analyser=WordAnalyser())
+    assert FileStore(index_dir, DEFAULT).open(fingerprint).spelled_out(["EU", "UN"]) == {"EU": "European Union"}
+    (seeds / "a.txt").write_text("The loan was approved.")  # its old copy, with the phrase, is dead now
+    build_index(seeds, index_dir, progress=False, encoder=WordHashEncoder(), analyser=WordAnalyser())
+    reader = FileStore(index_dir, DEFAULT).open(fingerprint)
+    assert len(reader.manifest.segments) == 2 and reader.spelled_out(["EU"]) == {"EU": "Eastern Utilities"}
+
+
+def test_running_out_of_memory_is_reported_as_such_not_as_a_corrupt_index(built, monkeypatch):
+    from qa import IndexUnavailable
+    from qa.errors import OutOfMemory
+    from qa.store import files
+
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 14.0 GiB")
+
+    if str(built).startswith(("postgres://", "postgresql://")):
+        pytest.skip("about the embedded store's segments")
+    monkeypatch.setattr(files, "Segment", too_big)
+    with pytest.raises(OutOfMemory, match="does not fit in this machine's free memory") as raised:
+        FileStore(built, DEFAULT).open(reader_fingerprint(DEFAULT, WordHashEncoder()))
+    assert "corrupt" not in str(raised.value) and isinstance(raised.value, IndexUnavailable)

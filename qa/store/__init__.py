@@ -5,25 +5,29 @@ second implementation (PostgreSQL + pgvector) fits without touching them:
 
 - `Store`: the build side. Hold the one build lock; say whether the live
   version can be kept (`previous`); `write` a `Plan` with its `Prepared`
-  documents as a new version, atomically; `open` a `Reader` of the live one;
-  `wait_for_change` until another process may have written one (a server
+  documents (an iterable, read once, so a build's memory need not grow
+  with the corpus) as a new version, atomically; `open` a `Reader` of the live
+  one; `wait_for_change` until another process may have written one (a server
   then compares `live_version` with its own).
 - `Reader`: one version, immutable while it is read. `candidates` gives the
   dense and the lexical top chunks of a `Query` (optionally within a scope of
   document ids or folder prefixes), each with its cosine and BM25 score;
   `sentences` gives the sentences of given chunks (and their section
   headings), with theirs, and their tokens' parse; `term_idf` the BM25 IDF
-  of terms; documents by id, or by the number rows carry.
+  of terms; `spelled_out` the phrases acronyms stand for in the sources;
+  documents by id, or by the number rows carry (each read when asked for).
+  A query's cost follows its candidates, not the corpus.
 
-`FileStore` (folders of segments, FAISS, BM25 from stored term counts) is
-the embedded default; `PostgresStore` (`qa.store.postgres`: PostgreSQL +
-pgvector, chosen by a postgresql:// URL) is the shared one. `open_store`
-picks one from where the index is.
+`FileStore` (folders of memory-mapped segments searched in place, FAISS,
+BM25 from stored term counts, documents in SQLite) is the embedded default;
+`PostgresStore` (`qa.store.postgres`: PostgreSQL + pgvector, chosen by a
+postgresql:// URL) is the shared one. `open_store` picks one from where the
+index is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -57,6 +61,8 @@ class Reader(Protocol):
 
     def term_idf(self, tokens: list[str]) -> dict[str, float]: ...
 
+    def spelled_out(self, acronyms: Collection[str]) -> dict[str, str]: ...
+
     @property
     def max_idf(self) -> float: ...
 
@@ -68,7 +74,7 @@ class Store(Protocol):
 
     def previous(self, fingerprint: dict) -> tuple[Manifest | None, str]: ...
 
-    def write(self, plan: Plan, prepared: list[Prepared], fingerprint: dict, last_build: dict) -> Manifest: ...
+    def write(self, plan: Plan, prepared: Iterable[Prepared], fingerprint: dict, last_build: dict) -> Manifest: ...
 
     def cleanup(self) -> None: ...
 

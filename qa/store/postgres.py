@@ -59,7 +59,7 @@ import os
 import socket
 import time
 import zlib
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -410,8 +410,10 @@ class PostgresStore:
         return Manifest(version.name, version.fingerprint, version.built_at, {}, documents, version.last_build,
                         version.skipped)
 
-    def write(self, plan: Plan, prepared: list[Prepared], fingerprint: dict, last_build: dict) -> Manifest:
-        """Write the changes of `plan` as a new live version, in one transaction; returns its manifest."""
+    def write(self, plan: Plan, prepared: Iterable[Prepared], fingerprint: dict, last_build: dict) -> Manifest:
+        """Write the changes of `plan` as a new live version, in one transaction; returns its manifest.
+        The prepared documents are all read first (one COPY per table takes them all)."""
+        prepared = list(prepared)
         connection = self._writer
         assert connection is not None, "write() runs under lock()"
         with self.errors("writing the index"), connection.transaction():
@@ -454,7 +456,7 @@ class PostgresStore:
             connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(self.schema)))
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
         connection.execute(SCHEMA.format(dimension=int(dimension),
-                                         neighbours=int(self.settings.index.hnsw_neighbours)).encode())
+                                         neighbours=int(self.settings.store.hnsw_neighbours)).encode())
         with connection.cursor() as cursor:
             cursor.executemany("INSERT INTO meta VALUES (%s, %s)",
                                [(key, Jsonb(value)) for key, value in wanted.items()])
@@ -675,7 +677,7 @@ class Written:
             copy.set_types(["bigint", "bigint", "integer", "integer", "integer", "integer", "integer", "bigint",
                             "bigint", "vector"])
             for n, part in enumerate(self.prepared):
-                within = rows.rows_within(part.chunks, part.sentences)
+                within = rows.within(part.chunks, part.sentences)
                 for k, chunk in enumerate(part.chunks):
                     copy.write_row((int(chunk_ids[at_chunk + k]), first + n, number, None, int(chunk["start"]),
                                     int(chunk["end"]), int(chunk_lengths[at_chunk + k]),
@@ -688,8 +690,9 @@ class Written:
                             "integer", "integer[]", "real[]", "vector", "bytea"])
             counts = self.sentence_counts
             for n, part in enumerate(self.prepared):
-                tokens = rows.rows_within(part.sentences, part.tokens)
-                sections = rows.section_headings(part.sentences)
+                tokens = rows.within(part.sentences, part.tokens)
+                sections = rows.section_headings(np.arange(len(part.sentences)),
+                                                 np.flatnonzero(part.sentences["heading"]), part.sentences)
                 for k, sentence in enumerate(part.sentences):
                     ids, row = sentence_ids[at_sentence:], at_sentence + k
                     terms = slice(counts.indptr[row], counts.indptr[row + 1])
@@ -779,6 +782,7 @@ class PostgresReader:
         self.settings = store.settings
         self.terms = lru_cache(maxsize=256)(self._terms)
         self.ranges: dict[int, tuple[int, int]] = {}    # chunk id -> its sentence ids [first, stop)
+        self.phrases: dict[str, str] | None = None      # acronym -> the phrase it stands for, read once
         lexical_settings = self.settings.lexical
         self.weights = {"k1": lexical_settings.k1, "b": lexical_settings.b, "v": version.number}
 
@@ -825,7 +829,7 @@ class PostgresReader:
         alive = ALIVE.format(t="c")
         scope_sql, postings_scope = (SCOPE.format(t=t, alive=ALIVE.format(t="d")) if scope is not None else ""
                                      for t in ("c", "p"))
-        exact = scope is not None or self.live.chunks < self.settings.index.hnsw_min_chunks
+        exact = scope is not None or self.live.chunks < self.settings.store.hnsw_min_chunks
         dense = (EXACT if exact else HNSW).format(alive=alive, scope=scope_sql)
         parameters = {**self.weights, "terms": terms.ids[known].tolist(),
                       "idfs": idf(self.live.chunks, terms.chunks[known]).tolist(),
@@ -892,8 +896,7 @@ class PostgresReader:
         spans = np.array([(row[1], row[2], row[3], row[4]) for row in found], dtype=rows.SENTENCE)
         heading_of = np.array([row[5] for row in found], dtype=np.int64)
         lengths = np.array([len(row[6]) // rows.TOKEN.itemsize for row in found], dtype=np.int64)
-        token_rows = rows.renumbered(np.frombuffer(b"".join(row[6] for row in found), dtype=rows.TOKEN),
-                                     np.repeat(spans["doc"], lengths))
+        token_rows = np.frombuffer(b"".join(row[6] for row in found), dtype=rows.TOKEN)
         tokens = np.empty(len(ids), dtype=rows.RANGE)
         tokens["stop"] = np.cumsum(lengths)
         tokens["first"] = tokens["stop"] - lengths
@@ -908,6 +911,16 @@ class PostgresReader:
             lexical=np.array([row[8] for row in found], dtype=np.float32),
             section=np.where(heading_of >= 0, np.searchsorted(ids, heading_of), -1),
             of_chunk=of_chunk)
+
+    def spelled_out(self, acronyms: Collection[str]) -> dict[str, str]:
+        """For each acronym, the capitalised phrase whose initials spell it in the first live
+        document (by id) that has one; the documents are read for it once per reader."""
+        if self.phrases is None:
+            self.phrases = {}
+            for document in self.documents():
+                for initials, phrase in lexical.acronyms([document.text]).items():
+                    self.phrases.setdefault(initials, phrase)
+        return {acronym: self.phrases[acronym] for acronym in acronyms if acronym in self.phrases}
 
     def term_idf(self, tokens: list[str]) -> dict[str, float]:
         """The BM25 IDF over sentences of each token the sources use."""

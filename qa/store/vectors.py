@@ -1,82 +1,127 @@
-"""Vector indexes over chunk vectors: one small interface, implementations picked from a dict.
+"""Vectors of a segment: a FAISS index over its chunks, and its sentences' vectors quantised.
 
-`VectorIndex.search(vectors, n)` returns, per query, the rows and inner
-products of its `n` nearest rows; vectors are unit rows, so the products
-are cosines.
+The chunk index's kind follows the segment's size (`kind_for`): exact
+inner-product search over float32 rows ("flat") below `ivf_min_chunks`, and
+from there an inverted file of 8-bit scalar-quantised rows ("ivf",
+`ivf_lists_per_root` x sqrt(rows) cells, `ivf_probes` of them searched per
+question; bench/vectors.py measures its recall against exact search). Either
+kind gives back the vectors of given rows, so a candidate's cosine needs no
+second copy of them.
+
+Sentence vectors are read only for the sentences of candidate chunks: int8
+with one scale per row (`Quantised`, memory-mapped), which keeps the SQuAD
+slice's figures within 0.002 of float32 (bench/build.py).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import faiss
 import numpy as np
 
 from qa.settings import IndexSettings
 
-
-class VectorIndex(Protocol):
-    kind: str
-
-    @property
-    def size(self) -> int: ...
-
-    def search(self, vectors: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, scores), each (queries, n), best first; rows are -1 where there are fewer."""
-        ...
-
-    def save(self, path: Path) -> None: ...
+TRAIN_PER_CELL = 40   # k-means samples per IVF cell (FAISS asks for at least 39)
+ADD_BLOCK = 100_000   # rows added to an index at a time, so a memory-mapped source is read in pieces
 
 
-class FaissIndex:
-    """A FAISS index of one kind; built, saved, loaded and searched the same way."""
+class ChunkIndex:
+    """A FAISS index of one kind over a segment's chunk vectors (unit rows: inner products are cosines)."""
 
-    def __init__(self, kind: str, index: faiss.Index):
+    def __init__(self, kind: str, index: faiss.Index, settings: IndexSettings):
         self.kind = kind
         self.index = index
+        self.settings = settings
+        if kind == "ivf":
+            faiss.extract_index_ivf(index).nprobe = settings.ivf_probes
 
     @property
     def size(self) -> int:
         return int(self.index.ntotal)
 
-    def search(self, vectors: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, rows = self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), n)
-        return rows, scores
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The (decoded) vectors of `rows`."""
+        if not len(rows):
+            return np.zeros((0, self.index.d), dtype=np.float32)
+        return self.index.reconstruct_batch(np.ascontiguousarray(rows, dtype=np.int64))
+
+    def search(self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The `n` best rows for one query vector (within `allowed` rows when given): (rows, scores),
+        best first. Few allowed rows are scored exactly; many are searched with a FAISS selector."""
+        if allowed is not None and len(allowed) < self.settings.ivf_min_chunks:
+            scores = self.vectors(allowed) @ vector
+            best = np.argsort(-scores, kind="stable")[:n]
+            return allowed[best], scores[best]
+        if not self.size or n <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        query = np.ascontiguousarray(vector[None, :], dtype=np.float32)
+        if allowed is None:
+            scores, rows = self.index.search(query, min(n, self.size))
+        else:
+            params = faiss.SearchParameters()
+            if self.kind == "ivf":
+                params = faiss.SearchParametersIVF()
+                params.nprobe = self.settings.ivf_probes
+            params.sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            scores, rows = self.index.search(query, min(n, self.size), params=params)
+        found = rows[0] >= 0
+        return rows[0][found], scores[0][found]
 
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
 
 
-def flat(vectors: np.ndarray, settings: IndexSettings) -> FaissIndex:
-    """Exact inner-product search."""
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(vectors)
-    return FaissIndex("flat", index)
-
-
-def hnsw(vectors: np.ndarray, settings: IndexSettings) -> FaissIndex:
-    """Approximate search over an HNSW graph."""
-    index = faiss.IndexHNSWFlat(vectors.shape[1], settings.hnsw_neighbours, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efSearch = settings.hnsw_ef_search
-    index.add(vectors)
-    return FaissIndex("hnsw", index)
-
-
-KINDS = {"flat": flat, "hnsw": hnsw}
-
-
 def kind_for(rows: int, settings: IndexSettings) -> str:
-    """Exact search for small segments, HNSW from `hnsw_min_chunks` rows on."""
-    return "hnsw" if rows >= settings.hnsw_min_chunks else "flat"
+    """Exact search for small segments, IVF from `ivf_min_chunks` rows on."""
+    return "ivf" if rows >= settings.ivf_min_chunks else "flat"
 
 
-def build(vectors: np.ndarray, settings: IndexSettings) -> FaissIndex:
-    return KINDS[kind_for(len(vectors), settings)](vectors, settings)
+def build(vectors: np.ndarray, settings: IndexSettings) -> ChunkIndex:
+    """The index of the kind `kind_for` picks over `vectors` (an array or a memory map)."""
+    rows, dimension = vectors.shape
+    kind = kind_for(rows, settings)
+    index: faiss.Index
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dimension)
+    else:
+        cells = max(1, min(round(settings.ivf_lists_per_root * math.sqrt(rows)), rows // TRAIN_PER_CELL))
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dimension), dimension, cells,
+                                              faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        sample = np.sort(np.random.default_rng(0).choice(rows, min(rows, cells * TRAIN_PER_CELL), replace=False))
+        index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
+    for first in range(0, rows, ADD_BLOCK):
+        index.add(np.ascontiguousarray(vectors[first:first + ADD_BLOCK], dtype=np.float32))
+    if kind == "ivf":
+        faiss.extract_index_ivf(index).make_direct_map()
+    return ChunkIndex(kind, index, settings)
 
 
-def load(path: Path, kind: str, settings: IndexSettings) -> FaissIndex:
-    index = faiss.read_index(str(path))
-    if kind == "hnsw":
-        faiss.ParameterSpace().set_index_parameter(index, "efSearch", settings.hnsw_ef_search)
-    return FaissIndex(kind, index)
+def load(path: Path, kind: str, settings: IndexSettings) -> ChunkIndex:
+    return ChunkIndex(kind, faiss.read_index(str(path)), settings)
+
+
+@dataclass(frozen=True)
+class Quantised:
+    """Unit rows as int8 codes with one float32 scale per row: row = codes x scale."""
+
+    codes: np.ndarray    # (rows, dimension) int8
+    scales: np.ndarray   # (rows,) float32
+
+    @classmethod
+    def of(cls, vectors: np.ndarray) -> Quantised:
+        scales = np.abs(vectors).max(axis=1, initial=0.0) / 127
+        scales[scales == 0] = 1.0
+        return cls(np.round(vectors / scales[:, None]).astype(np.int8), scales.astype(np.float32))
+
+    def __len__(self) -> int:
+        return len(self.scales)
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        return self.codes[rows].astype(np.float32) * self.scales[rows, None]
+
+    def cosines(self, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """The inner product of each of `rows` with `vector`."""
+        return ((self.codes[rows].astype(np.float32) @ vector) * self.scales[rows]).astype(np.float32)
