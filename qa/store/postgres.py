@@ -294,12 +294,12 @@ class PostgresStore:
         restart costs no request that comes after it; failures are `IndexUnavailable`."""
         if self._writer is None:
             try:
-                with self.pool.connection() as connection:
+                with self.errors(doing), self.pool.connection() as connection:
                     return work(connection)
-            except psycopg.OperationalError as error:
-                log.info("%s: a connection to %s broke (%s); trying a fresh one", doing, self, self.reason(error))
-            except PoolTimeout:
-                pass  # said below, with the reason
+            except IndexUnavailable as error:
+                if not isinstance(error.__cause__, psycopg.OperationalError):
+                    raise
+                log.info("%s; trying a fresh connection", error)
         with self.connection(doing) as connection:
             return work(connection)
 
