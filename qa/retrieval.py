@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa import lexical
+from qa import lexical, rows
 from qa.candidates import Candidates, ChunkHits, Query
 from qa.settings import LexicalSettings, RankingSettings
 from qa.store import Reader
@@ -54,8 +54,12 @@ def minmax(values: np.ndarray) -> np.ndarray:
 
 def best_in_ranges(scores: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     """The highest of `scores[first:stop]` for each RANGE (0 for an empty one)."""
-    return np.array([scores[a:b].max() if b > a else 0.0
-                     for a, b in zip(ranges["first"].tolist(), ranges["stop"].tolist(), strict=True)], dtype=np.float32)
+    found = np.zeros(len(ranges), dtype=np.float32)
+    lengths = ranges["stop"] - ranges["first"]
+    full = lengths > 0
+    if full.any():
+        found[full] = np.maximum.reduceat(scores[rows.expand(ranges)], (np.cumsum(lengths) - lengths)[full])
+    return found
 
 
 class HybridRetrieval:

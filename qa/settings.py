@@ -78,6 +78,8 @@ class IndexSettings:
                                        "bench/vectors.py), below it exact search")
     ivf_lists_per_root: float = knob(4.0, "IVF cells per square root of the segment's chunks")
     ivf_probes: int = knob(48, "IVF cells searched per question")
+    search_threads: int = knob(1, "FAISS (OpenMP) threads per search: a question is one query, and under load "
+                                  "more threads wait on each other")
     batch_sentences: int = knob(50_000, "a build prepares and writes documents in batches of about this many "
                                         "sentences, so its memory does not grow with the corpus")
     max_segments: int = knob(8, "a version with more segments is merged into one")

@@ -78,6 +78,15 @@ def test_chunk_and_sentence_scores_equal_bm25s_lucene(readers, version, question
     assert reader.max_idf == pytest.approx(float(lexical.idf(1, len(sentence_texts))))
 
 
+@pytest.mark.parametrize("texts", [
+    list(DOCUMENTS.values()) + QUERIES,
+    ["", "The", "Running runners ran; C'est l'été — naïve café, 1984's U.S.A. x2 b_c", "ÉCOLE Straße"],
+])
+def test_tokens_are_bm25s_own(texts):
+    expected = bm25s.tokenize(texts, stopwords="en", stemmer=lexical.stemmer(), return_ids=False, show_progress=False)
+    assert lexical.tokenize(texts) == expected
+
+
 def test_new_terms_extend_the_vocabulary_and_counts_repeat():
     vocabulary = {"harbour": 0}
     counts = lexical.count_terms(["harbour harbour museum"], vocabulary)

@@ -9,7 +9,7 @@ from fast_encoder import WordAnalyser, WordHashEncoder
 from stores import STORES, location
 
 from qa import Retriever, build_index
-from qa.retrieval import HybridRetrieval, minmax
+from qa.retrieval import HybridRetrieval, best_in_ranges, minmax
 from qa.settings import DEFAULT
 from qa.store import FileStore, open_store
 from qa.store.manifest import reader_fingerprint
@@ -100,6 +100,16 @@ def test_fusion_ranks_chunks_best_first_with_scores_in_range(reader):
 ])
 def test_minmax_scales_over_the_candidates(values, expected):
     assert minmax(np.array(values, dtype=np.float32)).tolist() == expected
+
+
+@pytest.mark.parametrize("ranges, expected", [
+    ([(0, 3), (2, 5), (5, 5), (4, 5)], [0.9, 0.7, 0.0, 0.2]),  # chunks share sentences; an empty one gets 0
+    ([], []),
+])
+def test_a_chunk_takes_its_best_sentence(ranges, expected):
+    table = np.array(ranges, dtype=[("first", np.int64), ("stop", np.int64)])
+    scores = np.array([0.1, 0.9, 0.7, 0.3, 0.2], dtype=np.float32)
+    assert best_in_ranges(scores, table).tolist() == pytest.approx(expected)
 
 
 def test_the_retriever_answers_with_any_models_the_index_was_built_with(built):
