@@ -105,7 +105,7 @@ def prepare(new: list[Source], encoder: Encoder | None, analyser: Analyser | Non
     for number, source in enumerate(new):
         batch.append((source, *chunking.chunk_document(source.document, settings.chunking)))
         if number + 1 == len(new) or sum(len(b[2]) for b in batch) >= settings.index.batch_sentences:
-            encoder = encoder or embedding.load_encoder(settings.embedding)
+            encoder = encoder or embedding.load_encoder(settings.embedding, threads=0)
             analyser = analyser or language.load_analyser(settings.language.batch_size)
             yield from prepare_batch(batch, encoder, analyser, settings, stats, progress)
             batch = []

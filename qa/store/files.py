@@ -476,10 +476,8 @@ class FileReader:
             above = rows.section_headings(ids, segment.headings, segment.sentences)
             spans = np.array(segment.sentences[ids])
             spans["doc"] += live.first_document
-            token_ranges = np.empty(len(ids), dtype=rows.RANGE)
-            token_ranges["first"], token_ranges["stop"] = segment.sentence_tokens[ids], segment.sentence_tokens[ids + 1]
-            parts.append({"ids": ids + live.first_sentence, "spans": spans, "token_ranges": token_ranges,
-                          "token_rows": segment.tokens[rows.expand(token_ranges)],
+            parts.append({"ids": ids + live.first_sentence, "spans": spans,
+                          "token_ranges": segment.token_ranges(ids), "token_rows": segment.tokens_of(ids),
                           "cosine": segment.sentence_vectors.cosines(ids, query.vector),
                           "lexical": self.sentence_scores(live, terms, ids),
                           "heading": np.where(above >= 0, above + live.first_sentence, -1)})
