@@ -10,11 +10,12 @@ import os
 import sys
 from collections.abc import Sequence
 
+from qa import embedding
 from qa.answering import Answer, cue
 from qa.build import build_index
 from qa.errors import QAError
 from qa.retrieval import Passage
-from qa.settings import DEFAULT
+from qa.settings import DEFAULT, Settings
 
 HIGHLIGHT = "\033[1;30;43m"
 DIM = "\033[2m"
@@ -60,8 +61,15 @@ def print_passages(passages: Sequence[Passage], colour: bool) -> None:
         print("   " + " ".join(passage.text.split()))
 
 
+def settings_of(args) -> Settings:
+    """The settings a command runs with: the default ones, with the model of `--model`."""
+    if not getattr(args, "model", None):
+        return DEFAULT
+    return DEFAULT.replace(embedding={"model": args.model, "dimension": embedding.dimension_of(args.model)})
+
+
 def command_index(args) -> int:
-    stats = build_index(args.seeds, args.index, progress=True, wait=not args.no_wait)
+    stats = build_index(args.seeds, args.index, progress=True, wait=not args.no_wait, settings=settings_of(args))
     report_build(stats, args.index)
     if args.watch:
         from qa.watch import watch
@@ -76,10 +84,10 @@ def report_build(stats, index_dir: str) -> None:
           f"{stats.sentences} sentences in {index_dir}/ ({stats.version})", flush=True)
 
 
-def open_retriever(index_dir: str):
+def open_retriever(args):
     from qa.retriever import Retriever
 
-    return Retriever.open(index_dir)
+    return Retriever.open(args.index, settings_of(args))
 
 
 def as_json(data) -> str:
@@ -97,7 +105,7 @@ def as_json(data) -> str:
 
 
 def command_search(args) -> int:
-    passages = open_retriever(args.index).search(args.question, k=args.k)
+    passages = open_retriever(args).search(args.question, k=args.k)
     if args.json:
         print(as_json([dataclasses.asdict(p) for p in passages]))
     else:
@@ -106,7 +114,7 @@ def command_search(args) -> int:
 
 
 def command_ask(args) -> int:
-    answer = open_retriever(args.index).answer(args.question)
+    answer = open_retriever(args).answer(args.question)
     if args.json:
         print(as_json(dataclasses.asdict(answer)))
     else:
@@ -117,7 +125,7 @@ def command_ask(args) -> int:
 def command_serve(args) -> int:
     from web.app import serve
 
-    serve(args.index, args.seeds, args.host, args.port)
+    serve(args.index, args.seeds, args.host, args.port, settings=settings_of(args))
     return 0
 
 
@@ -132,9 +140,11 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("--watch", action="store_true", help="keep watching the seeds and rebuild on change")
     index.set_defaults(run=command_index)
 
+    sub_commands = []
     for name, run, help_text in (("search", command_search, "show the best passages for a question"),
                                  ("ask", command_ask, "answer a question from the sources")):
         sub = commands.add_parser(name, help=help_text)
+        sub_commands.append(sub)
         sub.add_argument("question")
         sub.add_argument("--index", default="index", help="index folder (default: index)")
         sub.add_argument("--json", action="store_true", help="print JSON")
@@ -148,6 +158,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.set_defaults(run=command_serve)
+    for command in (index, *sub_commands, serve):
+        command.add_argument("--model", metavar="PATH", help="a sentence-transformers model folder to embed with "
+                                                           "(default: the packaged all-MiniLM-L6-v2)")
     return main
 
 

@@ -176,8 +176,9 @@ class FileStore:
                 changed = difference(manifest.fingerprint, fingerprint)
                 if changed:
                     name, was, now = changed
+                    hint = f"open it with `--model {was}` (or that encoder), or " if name == "embedding.model" else ""
                     raise IndexUnavailable(f"the index in {self} was built with {name}={was!r}, this qa needs "
-                                           f"{now!r}: run `qa index` to rebuild it")
+                                           f"{now!r}: {hint}run `qa index` to rebuild it")
                 return FileReader(manifest, self.load(manifest), self.settings)
             except IndexUnavailable:
                 if layout.current_version(self.index_dir) == version:
