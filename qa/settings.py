@@ -51,7 +51,7 @@ class EmbeddingSettings:
     model: str = knob("sentence-transformers/all-MiniLM-L6-v2", "embedding model: the packaged one, or the folder "
                                                                 "of a sentence-transformers model", index=True)
     dimension: int = knob(384, "length of the model's vectors", index=True)
-    quantised: bool = knob(True, "run the model with int8 MatMul weights (0.6x the CPU; bench/build.py)",
+    quantised: bool = knob(True, "run the model with int8 MatMul weights (about 0.7x the CPU; bench/build.py)",
                            index=True)
     batch_size: int = knob(32, "texts per model call at build time, sorted by token count (bench/build.py)")
     query_threads: int = knob(1, "ONNX Runtime threads that embed a question (a server answers several at "
