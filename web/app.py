@@ -73,9 +73,13 @@ def refresh(app: FastAPI, stats: BuildStats) -> None:
 
 def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
           host: str = "127.0.0.1", port: int = 8000, settings: Settings = DEFAULT) -> None:
-    """Build or update the index of `seeds_dir` (with progress), load it, then run uvicorn."""
+    """Build or update the index of `seeds_dir` (with progress), load it, then run uvicorn (with
+    httptools). Numpy's BLAS runs one thread per call: requests run side by side, and more
+    threads would wait on each other (FAISS and ONNX Runtime are set so by their settings)."""
     import uvicorn
+    from threadpoolctl import threadpool_limits
 
+    threadpool_limits(limits=1, user_api="blas")
     print(f"qa serve: indexing {seeds_dir}/ into {index_dir}/", flush=True)
     stats = build_index(seeds_dir, index_dir, progress=True, settings=settings)
     print(f"qa serve: {stats.summary()}: {stats.documents} documents, {stats.chunks} chunks "
@@ -85,5 +89,5 @@ def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
     print(f"qa serve: answering on http://{host}:{port}/", flush=True)
     # Keep-alive outlasts a burst: under a queue of answers a client's next request must not
     # race the server closing its idle connection.
-    uvicorn.run(app, host=host, port=port, log_level="warning",
+    uvicorn.run(app, host=host, port=port, log_level="warning", http="httptools",
                 timeout_keep_alive=settings.serve.keep_alive_seconds)
