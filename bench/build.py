@@ -2,12 +2,12 @@
 
     python -m bench.build [--data ../shared/bench/squad-dev-subset.json] [--skip-quality]
 
-1. Which texts the model must read. The index of the slice is queried with
-   its sentences' cosines taken from: their vectors as the store keeps them
-   (the model's, int8 with a scale per row: what qa does); the model's in
-   float32; vectors pooled from the token states of the chunk pass (no
-   sentence pass: "late chunking"); their chunk's vector. And with chunk
-   vectors taken as the mean of their sentences' (no chunk pass). Each row:
+1. Which texts the model must read. The index of the slice (default model)
+   is queried with its sentences' cosines taken from: their vectors as the
+   store keeps them (4 bits a dimension with a scale per row: what qa does);
+   the same vectors in float32; vectors pooled from the token states of the
+   chunk pass (no sentence pass: "late chunking"); their chunk's vector. And
+   with chunk vectors taken as the mean of their sentences' (no chunk pass). Each row:
    paragraph R@1 and R@5 (search), sentence hit@1 and span token F1 (answer,
    every pick kept, as bench.squad counts them).
 2. The model's precision: float32 against int8 (MatMul weights per channel,
@@ -121,8 +121,8 @@ def what_to_embed(index_dir: Path, questions: list[Question], settings: Settings
     every_pick = settings.replace(answering={"min_confidence": 0.0})
     encoder = embedding.load_encoder(settings.embedding, threads=0)
     rows = []
-    variants = ("the model's, stored int8 (qa)", "the model's, float32", "pooled from the chunk pass",
-                "their chunk's", "chunks: mean of their sentences'")
+    variants = ("their vectors, stored in 4 bits (qa)", "their vectors, float32", "pooled from the chunk pass",
+                "their chunk's vector", "(chunks: the mean of their sentences')")
     for variant in variants:
         retriever, picker = Retriever.open(index_dir, settings), Retriever.open(index_dir, every_pick)
         reader = retriever._opened.reader
