@@ -103,16 +103,12 @@ def with_chunk_vectors(reader: FileReader, vectors: np.ndarray) -> None:
 
     def candidates(query, n, scope=None):
         found = original(query, n, scope)
-        lexical_ids, lexical_scores = reader.lexical_chunks(tuple(dict.fromkeys(query.tokens)), None)
+        postings, idf = reader.postings(tuple(dict.fromkeys(query.tokens)))
         cosine = vectors @ query.vector
-        ids = np.union1d(top(cosine, n), lexical_ids[top(lexical_scores, n)])
-        lexical = np.zeros(len(ids), dtype=np.float32)
-        position = np.searchsorted(lexical_ids, ids)
-        hit = (position < len(lexical_ids)) & (lexical_ids[np.minimum(position, len(lexical_ids) - 1)] == ids)
-        lexical[hit] = lexical_scores[position[hit]]
+        ids = np.union1d(top(cosine, n), reader.lexical_top(postings, idf, n, None))
         (live,) = reader.segments
         return dataclasses.replace(found, ids=ids, spans=np.array(live.segment.chunks[ids]), cosine=cosine[ids],
-                                   lexical=lexical)
+                                   lexical=reader.lexical_scores(postings, idf, ids))
 
     reader.candidates = candidates  # type: ignore[method-assign]
 

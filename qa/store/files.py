@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 MANIFEST_FILE = "manifest.json"
 CACHED_DOCUMENTS = 256   # documents a reader keeps decoded
 CACHED_QUERIES = 256     # questions whose terms a reader keeps looked up
+COMMON_SHARE = 0.01      # a term more than this share of the chunks hold is common (`lexical_top`)
 
 
 class FileStore:
@@ -257,6 +258,15 @@ class Live:
 
 
 @dataclass(frozen=True)
+class Posting:
+    """One query term's live postings in one segment: the chunks holding it (ascending) and how often."""
+
+    token: str
+    rows: np.ndarray
+    counts: np.ndarray
+
+
+@dataclass(frozen=True)
 class Terms:
     """A question's BM25 terms as one segment numbers them: column and sentences holding each."""
 
@@ -376,38 +386,88 @@ class FileReader:
             allowed.append(rows.expand(ranges))
         return allowed
 
-    def lexical_chunks(self, tokens: tuple[str, ...], allowed: list[np.ndarray] | None) -> tuple[np.ndarray,
-                                                                                              np.ndarray]:
-        """(ids, BM25 scores) of every live chunk (within `allowed`) holding a query term, ids ascending."""
-        postings = []   # per segment: per term, (rows, counts)
+    def postings(self, tokens: tuple[str, ...]) -> tuple[list[list[Posting]], dict[str, float]]:
+        """Per segment, the live postings of the query's distinct terms (views of the map, read
+        when used), and each term's BM25 IDF over the version's live chunks."""
+        found: list[list[Posting]] = []
         held: dict[str, int] = {}
         for live, terms in zip(self.segments, self.terms_of(tokens), strict=True):
             lists = []
             for token, column in zip(terms.tokens, terms.columns.tolist(), strict=True):
                 postings_of = live.segment.chunk_postings
                 first, stop = int(postings_of.indptr[column]), int(postings_of.indptr[column + 1])
-                found, counts = np.asarray(postings_of.indices[first:stop]), np.asarray(postings_of.counts[first:stop])
+                rows_of, counts = postings_of.indices[first:stop], postings_of.counts[first:stop]
                 if live.live_chunks is not None:
-                    keep = live.live_chunks[found]
-                    found, counts = found[keep], counts[keep]
-                held[token] = held.get(token, 0) + len(found)
-                lists.append((token, found, counts))
-            postings.append(lists)
-        idf = {token: lexical.idf(count, self.chunk_count) for token, count in held.items()}
-        ids, scores = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.float32)]
+                    keep = live.live_chunks[rows_of]
+                    rows_of, counts = rows_of[keep], counts[keep]
+                held[token] = held.get(token, 0) + len(rows_of)
+                lists.append(Posting(token, rows_of, counts))
+            found.append(lists)
+        return found, {token: float(lexical.idf(count, self.chunk_count)) for token, count in held.items()}
+
+    def lexical_scores(self, postings: list[list[Posting]], idf: dict[str, float], ids: np.ndarray) -> np.ndarray:
+        """The BM25 score of each of the chunks `ids`, each term's count found by bisection."""
+        found = np.zeros(len(ids), dtype=np.float32)
+        which, local = self.locate(self.first_chunks, ids)
+        for number, lists in enumerate(postings):
+            here = np.flatnonzero(which == number)
+            if not len(here) or not lists:
+                continue
+            rows_here = local[here]
+            norms = lexical.norms(self.segments[number].segment.chunk_lengths[rows_here], self.chunk_average,
+                                  self.settings.lexical)
+            for posting in lists:
+                if not len(posting.rows):
+                    continue
+                at = np.minimum(np.searchsorted(posting.rows, rows_here), len(posting.rows) - 1)
+                hit = posting.rows[at] == rows_here
+                found[here[hit]] += lexical.scores(idf[posting.token], posting.counts[at[hit]], norms[hit])
+        return found
+
+    def lexical_top(self, postings: list[list[Posting]], idf: dict[str, float], n: int,
+                    allowed: list[np.ndarray] | None) -> np.ndarray:
+        """The ids of the `n` live chunks (within `allowed`) with the best BM25 scores, ascending.
+
+        Exact, without reading every posting of common terms (MaxScore): the chunks holding
+        one of the rarer terms are scored in full; a chunk holding only common terms scores
+        less than the sum of their IDFs, so when the n-th best of the first already reaches
+        that sum, no other chunk can enter the top n. Otherwise every posting is scored."""
+        common = {token for token, value in idf.items()
+                  if sum(len(p.rows) for lists in postings for p in lists if p.token == token)
+                  > COMMON_SHARE * self.chunk_count}
+        pieces = [np.zeros(0, dtype=np.int64)]
+        for number, (live, lists) in enumerate(zip(self.segments, postings, strict=True)):
+            rare = [np.asarray(p.rows) for p in lists if p.token not in common]
+            hit = np.unique(np.concatenate(rare)) if rare else np.zeros(0, dtype=np.int64)
+            if allowed is not None:
+                hit = np.intersect1d(hit, allowed[number], assume_unique=True)
+            pieces.append(hit + live.first_chunk)
+        ids = np.concatenate(pieces)
+        scores = self.lexical_scores(postings, idf, ids)
+        if not common or (len(ids) >= n and np.partition(scores, len(ids) - n)[len(ids) - n]
+                          > sum(idf[token] for token in common)):
+            return np.sort(ids[top(scores, n)])
+        ids, scores = self.score_every_posting(postings, idf, allowed)
+        return np.sort(ids[top(scores, n)])
+
+    def score_every_posting(self, postings: list[list[Posting]], idf: dict[str, float],
+                            allowed: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, BM25 scores) of every live chunk (within `allowed`) holding a query term."""
+        pieces, found = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.float32)]
         for number, (live, lists) in enumerate(zip(self.segments, postings, strict=True)):
             if not lists:
                 continue
             total = np.zeros(len(live.segment.chunks), dtype=np.float32)
-            for token, found, counts in lists:
-                norms = lexical.norms(live.segment.chunk_lengths[found], self.chunk_average, self.settings.lexical)
-                total[found] += lexical.scores(idf[token], counts, norms)
+            for posting in lists:
+                norms = lexical.norms(live.segment.chunk_lengths[posting.rows], self.chunk_average,
+                                      self.settings.lexical)
+                total[posting.rows] += lexical.scores(idf[posting.token], posting.counts, norms)
             hit = np.flatnonzero(total)
             if allowed is not None:
                 hit = np.intersect1d(hit, allowed[number], assume_unique=True)
-            ids.append(hit + live.first_chunk)
-            scores.append(total[hit])
-        return np.concatenate(ids), np.concatenate(scores)
+            pieces.append(hit + live.first_chunk)
+            found.append(total[hit])
+        return np.concatenate(pieces), np.concatenate(found)
 
     def dense_chunks(self, vector: np.ndarray, n: int, allowed: list[np.ndarray] | None) -> np.ndarray:
         """The ids of the `n` live chunks (within `allowed`) nearest to `vector`."""
@@ -439,14 +499,9 @@ class FileReader:
         """The union of the `n` best chunks by cosine and the `n` best by BM25 (within `scope`,
         when given), each with both signals."""
         allowed = self.in_scope(scope) if scope is not None else None
-        lexical_ids, lexical_scores = self.lexical_chunks(tuple(dict.fromkeys(query.tokens)), allowed)
-        dense_ids = self.dense_chunks(query.vector, n, allowed)
-        ids = np.union1d(dense_ids, lexical_ids[top(lexical_scores, n)])
-        lexical_of = np.zeros(len(ids), dtype=np.float32)
-        if len(lexical_ids):
-            found = np.minimum(np.searchsorted(lexical_ids, ids), len(lexical_ids) - 1)
-            hit = lexical_ids[found] == ids
-            lexical_of[hit] = lexical_scores[found[hit]]
+        postings, idf = self.postings(tuple(dict.fromkeys(query.tokens)))
+        ids = np.union1d(self.dense_chunks(query.vector, n, allowed), self.lexical_top(postings, idf, n, allowed))
+        lexical_of = self.lexical_scores(postings, idf, ids)
         spans = np.empty(len(ids), dtype=rows.CHUNK)
         cosine = np.empty(len(ids), dtype=np.float32)
         which, local = self.locate(self.first_chunks, ids)
