@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 MANIFEST_FILE = "manifest.json"
 CACHED_DOCUMENTS = 256   # documents a reader keeps decoded
 CACHED_QUERIES = 256     # questions whose terms a reader keeps looked up
-COMMON_SHARE = 0.01      # a term more than this share of the chunks hold is common (`lexical_top`)
+MAX_SHARE = 0.05         # a term more than this share of the chunks hold is scored in one pass (`lexical_top`)
 
 
 class FileStore:
@@ -234,13 +234,14 @@ class Live:
     chunk_length: int = 0                      # BM25 length of the live ones
     sentence_length: int = 0
     dead_sentence_terms: dict[int, int] | None = None   # term column -> dead sentences holding it
+    shortest_chunk: int = 0                    # BM25 length of the shortest chunk (dead ones too)
 
     @classmethod
     def of(cls, segment: Segment, live_numbers: list[int] | None, first: tuple[int, int, int]) -> Live:
         """`segment` with the documents numbered `live_numbers` live (None: all of them)."""
         found = cls(segment, *first, chunks=len(segment.chunks), sentences=len(segment.sentences),
                     chunk_length=segment.chunk_length, sentence_length=segment.sentence_length,
-                    dead_sentence_terms={})
+                    dead_sentence_terms={}, shortest_chunk=int(segment.chunk_lengths.min(initial=0)))
         if live_numbers is None:
             return found
         found.live_documents = np.zeros(segment.documents, dtype=bool)
@@ -428,27 +429,45 @@ class FileReader:
                     allowed: list[np.ndarray] | None) -> np.ndarray:
         """The ids of the `n` live chunks (within `allowed`) with the best BM25 scores, ascending.
 
-        Exact, without reading every posting of common terms (MaxScore): the chunks holding
-        one of the rarer terms are scored in full; a chunk holding only common terms scores
-        less than the sum of their IDFs, so when the n-th best of the first already reaches
-        that sum, no other chunk can enter the top n. Otherwise every posting is scored."""
-        common = {token for token, value in idf.items()
-                  if sum(len(p.rows) for lists in postings for p in lists if p.token == token)
-                  > COMMON_SHARE * self.chunk_count}
-        pieces = [np.zeros(0, dtype=np.int64)]
-        for number, (live, lists) in enumerate(zip(self.segments, postings, strict=True)):
-            rare = [np.asarray(p.rows) for p in lists if p.token not in common]
-            hit = np.unique(np.concatenate(rare)) if rare else np.zeros(0, dtype=np.int64)
-            if allowed is not None:
-                hit = np.intersect1d(hit, allowed[number], assume_unique=True)
-            pieces.append(hit + live.first_chunk)
-        ids = np.concatenate(pieces)
-        scores = self.lexical_scores(postings, idf, ids)
-        if not common or (len(ids) >= n and np.partition(scores, len(ids) - n)[len(ids) - n]
-                          > sum(idf[token] for token in common)):
-            return np.sort(ids[top(scores, n)])
+        Exact without reading every posting of common terms (MaxScore): terms are taken from
+        the one that can add most to a score down, and the chunks holding a term taken so far
+        are scored in full; once the n-th best of them beats the most a chunk holding only the
+        other terms can score (the sum of those terms' bounds), no other chunk can enter the
+        top n. Before a term more than `MAX_SHARE` of the chunks hold would be taken, every
+        posting is scored instead."""
+        held = {token: sum(len(p.rows) for lists in postings for p in lists if p.token == token) for token in idf}
+        bound = {token: idf[token] * self.saturation_bound(postings, token) for token in idf}
+        order = sorted(idf, key=lambda token: -bound[token])
+        ids = np.zeros(0, dtype=np.int64)
+        for taken, token in enumerate(order, 1):
+            if held[token] > MAX_SHARE * self.chunk_count:
+                break
+            pieces = [ids]
+            for number, (live, lists) in enumerate(zip(self.segments, postings, strict=True)):
+                for posting in (p for p in lists if p.token == token):
+                    hit = posting.rows if allowed is None else np.intersect1d(posting.rows, allowed[number],
+                                                                            assume_unique=True)
+                    pieces.append(hit + live.first_chunk)
+            ids = np.unique(np.concatenate(pieces))
+            rest = order[taken:]
+            if rest and len(ids) < n:
+                continue
+            scores = self.lexical_scores(postings, idf, ids)
+            if not rest or np.partition(scores, len(ids) - n)[len(ids) - n] > sum(bound[t] for t in rest):
+                return np.sort(ids[top(scores, n)])
         ids, scores = self.score_every_posting(postings, idf, allowed)
         return np.sort(ids[top(scores, n)])
+
+    def saturation_bound(self, postings: list[list[Posting]], token: str) -> float:
+        """The most count / (count + norm) can be for `token` in any chunk: its highest count over
+        the shortest chunk's norm."""
+        found = 0.0
+        for live, lists in zip(self.segments, postings, strict=True):
+            norm = lexical.norms(np.array([live.shortest_chunk]), self.chunk_average, self.settings.lexical)[0]
+            for posting in (p for p in lists if p.token == token and len(p.rows)):
+                most = float(posting.counts.max())
+                found = max(found, most / (most + float(norm)))
+        return found
 
     def score_every_posting(self, postings: list[list[Posting]], idf: dict[str, float],
                             allowed: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -507,7 +526,7 @@ class FileReader:
         which, local = self.locate(self.first_chunks, ids)
         for number in np.unique(which).tolist():
             live, here = self.segments[number], which == number
-            spans[here] = live.segment.chunks[local[here]]
+            spans[here] = rows.take(live.segment.chunks, local[here])
             spans["doc"][here] += live.first_document
             cosine[here] = live.segment.chunk_index.vectors(local[here]) @ query.vector
         return ChunkHits(ids=ids, spans=spans, cosine=cosine, lexical=lexical_of)
@@ -530,7 +549,7 @@ class FileReader:
             headings = rows.section_headings(inside, segment.headings, segment.sentences)
             ids = np.union1d(inside, headings[headings >= 0])
             above = rows.section_headings(ids, segment.headings, segment.sentences)
-            spans = np.array(segment.sentences[ids])
+            spans = rows.take(segment.sentences, ids)
             spans["doc"] += live.first_document
             parts.append({"ids": ids + live.first_sentence, "spans": spans,
                           "token_ranges": segment.token_ranges(ids), "token_rows": segment.tokens_of(ids),

@@ -329,5 +329,5 @@ class Segment:
         """The rows.TOKEN rows of `sentence_rows`, one after the other."""
         ranges = self.token_ranges(sentence_rows)
         starts = np.repeat(self.sentences["start"][sentence_rows], ranges["stop"] - ranges["first"])
-        return read_tokens(self.tokens[rows.expand(ranges)], starts)
+        return read_tokens(rows.take(self.tokens, rows.expand(ranges)), starts)
 
