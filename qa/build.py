@@ -133,7 +133,7 @@ def prepare(new: list[Source], encoder: Encoder | None, analyser: Analyser | Non
         if number + 1 == len(new) or sum(len(b[2]) for b in batch) >= settings.index.batch_sentences:
             if encoder is None or analyser is None:
                 report(Progress("loading"))
-            encoder = encoder or embedding.load_encoder(settings.embedding)
+            encoder = encoder or embedding.load_encoder(settings.embedding, threads=0)
             analyser = analyser or language.load_analyser(settings.language.batch_size)
             report(Progress("embedding", done, len(new)))
             yield from prepare_batch(batch, encoder, analyser, settings, stats, progress, report)

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from qa import embedding
 from qa.answering import Answer, cue
 from qa.build import build_index
 from qa.errors import QAError
@@ -67,8 +68,12 @@ def print_passages(passages: Sequence[Passage], colour: bool) -> None:
 
 
 def settings_of(args) -> Settings:
-    """The settings a command runs with: the defaults, in the collection it names."""
-    return DEFAULT.replace(store={"collection": args.collection}) if args.collection else DEFAULT
+    """The settings a command runs with: the defaults, in the collection it names, with the model
+    of `--model`."""
+    settings = DEFAULT.replace(store={"collection": args.collection}) if args.collection else DEFAULT
+    if not getattr(args, "model", None):
+        return settings
+    return settings.replace(embedding={"model": args.model, "dimension": embedding.dimension_of(args.model)})
 
 
 def command_index(args) -> int:
@@ -163,9 +168,11 @@ def parser() -> argparse.ArgumentParser:
                        help="run ocrmypdf on PDFs with scanned pages (when installed) and index the result")
     index.set_defaults(run=command_index)
 
+    sub_commands = []
     for name, run, help_text in (("search", command_search, "show the best passages for a question"),
                                  ("ask", command_ask, "answer a question from the sources")):
         sub = commands.add_parser(name, help=help_text)
+        sub_commands.append(sub)
         sub.add_argument("question")
         add_store(sub)
         sub.add_argument("--json", action="store_true", help="print JSON")
@@ -184,6 +191,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", default="", help="access token clients must give (default: $QA_TOKEN); "
                                                      "required with a --host other than loopback")
     serve.set_defaults(run=command_serve)
+    for command in (index, *sub_commands, serve):
+        command.add_argument("--model", metavar="PATH", help="a sentence-transformers model folder to embed with "
+                                                           "(default: the packaged all-MiniLM-L6-v2)")
     return main
 
 

@@ -73,7 +73,7 @@ def norms(lengths: np.ndarray, average: float, settings: LexicalSettings = DEFAU
     return (settings.k1 * (1 - settings.b + settings.b * lengths / max(average, 1e-9))).astype(np.float32)
 
 
-def scores(term_idf: np.ndarray, counts: np.ndarray, row_norms: np.ndarray) -> np.ndarray:
+def scores(term_idf: np.ndarray | float, counts: np.ndarray, row_norms: np.ndarray) -> np.ndarray:
     """The BM25 score of each (term, row) posting: idf x count / (count + the row's norm)."""
     return (term_idf * counts / (counts + row_norms)).astype(np.float32)
 

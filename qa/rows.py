@@ -59,6 +59,13 @@ def section_headings(ids: np.ndarray, headings: np.ndarray, sentences: np.ndarra
     return np.where(same, found, -1)
 
 
+def take(table: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The rows of a (contiguous) structured array at `positions`, copied as raw bytes: numpy's
+    fancy indexing copies records of odd sizes field by field, 25x slower."""
+    raw = table.view(np.uint8).reshape(len(table), table.dtype.itemsize)
+    return np.take(raw, positions, axis=0).view(table.dtype).reshape(len(positions))
+
+
 def expand(ranges: np.ndarray) -> np.ndarray:
     """All rows of a RANGE array, in order, repeats kept."""
     lengths = ranges["stop"] - ranges["first"]

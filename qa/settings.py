@@ -58,9 +58,14 @@ class LexicalSettings:
 
 @dataclass(frozen=True)
 class EmbeddingSettings:
-    model: str = knob("sentence-transformers/all-MiniLM-L6-v2", "embedding model", index=True)
+    model: str = knob("sentence-transformers/all-MiniLM-L6-v2", "embedding model: the packaged one, or the folder "
+                                                                "of a sentence-transformers model", index=True)
     dimension: int = knob(384, "length of the model's vectors", index=True)
-    batch_size: int = knob(64, "texts per model call at build time")
+    quantised: bool = knob(True, "run the model with int8 MatMul weights (about 0.7x the CPU; bench/build.py)",
+                           index=True)
+    batch_size: int = knob(32, "texts per model call at build time, sorted by token count (bench/build.py)")
+    query_threads: int = knob(1, "ONNX Runtime threads that embed a question (a server answers several at "
+                                 "once); builds use one per core")
     progress_min_texts: int = knob(256, "show a progress bar for builds embedding this many texts")
     onnx_opset: int = knob(17, "ONNX opset of the cached model export")
 
@@ -77,7 +82,7 @@ class IndexSettings:
     ivf_min_chunks: int = knob(20_000, "a segment with this many chunks gets an IVF index (scalar-quantised, "
                                        "bench/vectors.py), below it exact search")
     ivf_lists_per_root: float = knob(4.0, "IVF cells per square root of the segment's chunks")
-    ivf_probes: int = knob(48, "IVF cells searched per question")
+    ivf_probes: int = knob(128, "IVF cells searched per question (recall@10 0.98 at 1M rows, bench/vectors.py)")
     search_threads: int = knob(1, "FAISS (OpenMP) threads per search: a question is one query, and under load "
                                   "more threads wait on each other")
     batch_sentences: int = knob(50_000, "a build prepares and writes documents in batches of about this many "

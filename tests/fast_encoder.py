@@ -30,7 +30,8 @@ class WordHashEncoder:
 
 class GatedEncoder(WordHashEncoder):
     """The stand-in encoder, holding the build's batches (several texts; a question is one) until
-    the test opens the gate."""
+    the test opens the gate. Identical texts are embedded once: a gated build needs a document of
+    two sentences or more."""
 
     def __init__(self):
         self.gate = threading.Event()

@@ -424,7 +424,8 @@ def test_files_added_in_the_page_become_answerable_and_a_deleted_one_goes(browse
 def test_while_the_first_build_runs_the_page_shows_progress_then_turns_into_the_chat(browser, tmp_path, size):
     seeds = tmp_path / "seeds"
     seeds.mkdir()
-    (seeds / "harbour.txt").write_text("The harbour authority approved a new pier in March.\n")
+    (seeds / "harbour.txt").write_text("The harbour authority approved a new pier in March.\n"
+                                       "The pier will cost $12 million.\n")
     gated = GatedEncoder()
     app = create_app(tmp_path / "index", seeds, build=True, encoder=gated, analyser=WordAnalyser())
     browser.set_window_size(*size)

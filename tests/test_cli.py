@@ -90,3 +90,19 @@ def test_a_shared_store_named_by_qa_store_is_indexed_and_asked(seeds_dir, pg_url
     assert "Kremlin spokesman [[Dmitry Peskov]] indicated" in capsys.readouterr().out
     assert main(["ask", "Who is the Kremlin spokesman?"]) == 1   # the default collection has no index
     assert "there is no index in" in capsys.readouterr().err
+
+
+def test_a_sentence_transformers_folder_is_brought_with_model(seeds_dir, tmp_path, capsys):
+    from qa import embedding
+
+    model = tmp_path / "my-minilm"
+    shutil.copytree(embedding.model_path(), model)
+    index = str(tmp_path / "index")
+    assert main(["index", "--seeds", str(seeds_dir), "--index", index, "--model", str(model)]) == 0
+    manifest = json.loads((tmp_path / "index" / capsys.readouterr().out.split("(")[-1].strip(")\n")
+                           / "manifest.json").read_text())
+    assert manifest["fingerprint"]["embedding.model"] == str(model)
+    assert main(["search", "Miami", "-k", "1", "--index", index, "--model", str(model)]) == 0
+    assert "Miami" in capsys.readouterr().out
+    assert main(["search", "Miami", "--index", index]) == 1  # the packaged model is another model
+    assert f"open it with `--model {model}`" in capsys.readouterr().err

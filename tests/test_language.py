@@ -30,7 +30,7 @@ def test_a_build_stores_each_sentences_entities_as_offsets_into_the_clean_text(i
     for doc in range(segment.documents):
         text = reader.document_at(doc).text
         first, stop = np.searchsorted(segment.sentences["doc"], [doc, doc + 1])
-        mine = segment.tokens[segment.sentence_tokens[first]:segment.sentence_tokens[stop]]
+        mine = segment.tokens_of(np.arange(first, stop))
         for start, end, label in questions.entity_spans(mine):
             found.add((text[start:end], label))
     assert {("Kirill Dmitriev", "PERSON"), ("Dmitry Peskov", "PERSON"), ("Belgium", "GPE")} <= found

@@ -92,3 +92,35 @@ def test_new_terms_extend_the_vocabulary_and_counts_repeat():
     counts = lexical.count_terms(["harbour harbour museum"], vocabulary)
     assert set(vocabulary) == {"harbour", "museum"}
     assert counts[0, vocabulary["harbour"]] == 2 and counts[0, vocabulary["museum"]] == 1
+
+
+@pytest.fixture(scope="module")
+def articles(tmp_path_factory):
+    """A reader of four SQuAD-like articles (about 200 chunks) and questions about them."""
+    from bench.scale import make_questions, write_corpus
+
+    seeds, index_dir = tmp_path_factory.mktemp("articles") / "seeds", tmp_path_factory.mktemp("index")
+    write_corpus(seeds, 200)
+    build_index(seeds, index_dir, progress=False, encoder=WordHashEncoder(), analyser=WordAnalyser())
+    return FileStore(index_dir, DEFAULT).open(reader_fingerprint(DEFAULT, WordHashEncoder())), make_questions(seeds, 30)
+
+
+@pytest.mark.parametrize("n", [5, 20])
+def test_the_lexical_top_skips_common_postings_and_finds_what_scoring_them_all_finds(articles, monkeypatch, n):
+    from qa.store import files
+
+    reader, questions = articles
+    everything = reader.score_every_posting
+    read_all = []  # the shares at which a question's every posting was scored
+    monkeypatch.setattr(reader, "score_every_posting", lambda *args: read_all.append(files.MAX_SHARE)
+                        or everything(*args))
+    for question in questions:
+        postings, idf = reader.postings(tuple(dict.fromkeys(lexical.tokenize([question])[0])))
+        ids, scores = everything(postings, idf, None)
+        best = np.sort(scores)[::-1][:n]
+        for share in (0.0, 0.5, 1.0):  # every posting scored; terms of up to half the chunks taken; all
+            monkeypatch.setattr(files, "MAX_SHARE", share)
+            found = reader.lexical_top(postings, idf, n, None)
+            assert np.allclose(np.sort(reader.lexical_scores(postings, idf, found))[::-1], best, atol=1e-6)
+            assert np.allclose(reader.lexical_scores(postings, idf, ids), scores, atol=1e-6)
+    assert read_all.count(0.5) < len(questions) / 2 and 1.0 not in read_all

@@ -40,3 +40,10 @@ def test_rows_have_named_fields_only():
     assert rows.CHUNK.names == ("doc", "start", "end")
     assert rows.SENTENCE.names == ("doc", "start", "end", "heading")
     assert len(rows.expand(np.zeros(0, dtype=rows.RANGE))) == 0
+
+
+def test_take_gathers_rows_as_indexing_would():
+    chunks, sentences = two_documents()
+    for table in (chunks, sentences, sentences[:0]):
+        positions = np.array([len(table) - 1, 0, 0], dtype=np.int64) if len(table) else np.zeros(0, np.int64)
+        assert rows.take(table, positions).tolist() == table[positions].tolist()

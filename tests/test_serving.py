@@ -19,7 +19,8 @@ SEEDS = {
     "harbour.txt": "The harbour authority approved a new pier in March.\nThe pier will cost $12 million.\n",
     "orchard.txt": "The orchard grows apples and pears.\nIts cider won a prize at the county fair.\n",
 }
-LATER = {"lighthouse.txt": "The lighthouse keeper retired after forty years of service.\n"}
+LATER = {"lighthouse.txt": "The lighthouse keeper retired after forty years of service.\n"
+                           "He now paints the boats in the harbour.\n"}
 
 
 def write(folder, files):

@@ -193,3 +193,29 @@ def test_running_out_of_memory_is_reported_as_such_not_as_a_corrupt_index(built,
     with pytest.raises(OutOfMemory, match="does not fit in this machine's free memory") as raised:
         FileStore(built, DEFAULT).open(reader_fingerprint(DEFAULT, WordHashEncoder()))
     assert "corrupt" not in str(raised.value) and isinstance(raised.value, IndexUnavailable)
+
+
+def test_quantised_vectors_keep_their_cosines():
+    from qa.store.vectors import Quantised
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(50, 385)).astype(np.float32)  # an odd dimension pads one code
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    stored = Quantised.of(vectors)
+    assert stored.codes.shape == (50, 193) and stored.codes.dtype == np.uint8
+    rows = np.array([3, 0, 49])
+    assert np.abs(stored.vectors(rows, 385) - vectors[rows]).max() <= stored.scales.max() / 2 + 1e-6
+    query = vectors[7]
+    assert np.abs(stored.cosines(rows, query) - vectors[rows] @ query).max() < 0.05
+    assert Quantised.of(np.zeros((1, 4), dtype=np.float32)).vectors(np.array([0]), 4).tolist() == [[0.0] * 4]
+
+
+def test_tokens_are_stored_from_their_sentence_and_read_back_as_they_were():
+    from qa import rows
+    from qa.store.segment import read_tokens, stored_tokens
+
+    tokens = np.zeros(3, dtype=rows.TOKEN)
+    tokens["start"], tokens["end"], tokens["head"] = [1000, 1006, 70_000], [1005, 1007, 70_004], [1, 0, -1]
+    tokens["entity"], tokens["entity_begins"], tokens["phrase"] = [5, 0, 0], [True, False, False], [1, 2, 0]
+    starts = np.array([1000, 1000, 69_990])
+    assert read_tokens(stored_tokens(tokens, starts), starts).tolist() == tokens.tolist()

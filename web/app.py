@@ -115,9 +115,12 @@ def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
           index: bool = True) -> None:
     """Listen at once; index `seeds_dir` in the background (see `create_app`), then keep it indexed
     (without `index`, serve the index as others write it). Beyond loopback, a `token` is required
-    (`ServeRefused` without one)."""
+    (`ServeRefused` without one). Numpy's BLAS runs one thread per call: requests run side by side,
+    and more threads would wait on each other (FAISS and ONNX Runtime are set so by their settings)."""
     import uvicorn
+    from threadpoolctl import threadpool_limits
 
+    threadpool_limits(limits=1, user_api="blas")
     if not token and not guard.is_loopback(host):
         raise ServeRefused(f"serving on {host} lets other machines in: give an access token with --token "
                            "or QA_TOKEN (they sign in once with it)")

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 MANIFEST_FILE = "manifest.json"
 CACHED_DOCUMENTS = 256   # documents a reader keeps decoded
 CACHED_QUERIES = 256     # questions whose terms a reader keeps looked up
+MAX_SHARE = 0.05         # a term more than this share of the chunks hold is scored in one pass (`lexical_top`)
 
 
 class FileStore:
@@ -177,8 +178,9 @@ class FileStore:
                 changed = difference(manifest.fingerprint, fingerprint)
                 if changed:
                     name, was, now = changed
+                    hint = f"open it with `--model {was}` (or that encoder), or " if name == "embedding.model" else ""
                     raise IndexUnavailable(f"the index in {self} was built with {name}={was!r}, this qa needs "
-                                           f"{now!r}: run `qa index` to rebuild it")
+                                           f"{now!r}: {hint}run `qa index` to rebuild it")
                 return FileReader(manifest, self.load(manifest), self.settings)
             except IndexUnavailable:
                 if layout.current_version(self.index_dir) == version:
@@ -238,13 +240,14 @@ class Live:
     chunk_length: int = 0                      # BM25 length of the live ones
     sentence_length: int = 0
     dead_sentence_terms: dict[int, int] | None = None   # term column -> dead sentences holding it
+    shortest_chunk: int = 0                    # BM25 length of the shortest chunk (dead ones too)
 
     @classmethod
     def of(cls, segment: Segment, live_numbers: list[int] | None, first: tuple[int, int, int]) -> Live:
         """`segment` with the documents numbered `live_numbers` live (None: all of them)."""
         found = cls(segment, *first, chunks=len(segment.chunks), sentences=len(segment.sentences),
                     chunk_length=segment.chunk_length, sentence_length=segment.sentence_length,
-                    dead_sentence_terms={})
+                    dead_sentence_terms={}, shortest_chunk=int(segment.chunk_lengths.min(initial=0)))
         if live_numbers is None:
             return found
         found.live_documents = np.zeros(segment.documents, dtype=bool)
@@ -259,6 +262,15 @@ class Live:
         held = np.bincount(terms)
         found.dead_sentence_terms = {int(t): int(held[t]) for t in np.flatnonzero(held)}
         return found
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One query term's live postings in one segment: the chunks holding it (ascending) and how often."""
+
+    token: str
+    rows: np.ndarray
+    counts: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -381,38 +393,106 @@ class FileReader:
             allowed.append(rows.expand(ranges))
         return allowed
 
-    def lexical_chunks(self, tokens: tuple[str, ...], allowed: list[np.ndarray] | None) -> tuple[np.ndarray,
-                                                                                              np.ndarray]:
-        """(ids, BM25 scores) of every live chunk (within `allowed`) holding a query term, ids ascending."""
-        postings = []   # per segment: per term, (rows, counts)
+    def postings(self, tokens: tuple[str, ...]) -> tuple[list[list[Posting]], dict[str, float]]:
+        """Per segment, the live postings of the query's distinct terms (views of the map, read
+        when used), and each term's BM25 IDF over the version's live chunks."""
+        found: list[list[Posting]] = []
         held: dict[str, int] = {}
         for live, terms in zip(self.segments, self.terms_of(tokens), strict=True):
             lists = []
             for token, column in zip(terms.tokens, terms.columns.tolist(), strict=True):
                 postings_of = live.segment.chunk_postings
                 first, stop = int(postings_of.indptr[column]), int(postings_of.indptr[column + 1])
-                found, counts = np.asarray(postings_of.indices[first:stop]), np.asarray(postings_of.counts[first:stop])
+                rows_of, counts = postings_of.indices[first:stop], postings_of.counts[first:stop]
                 if live.live_chunks is not None:
-                    keep = live.live_chunks[found]
-                    found, counts = found[keep], counts[keep]
-                held[token] = held.get(token, 0) + len(found)
-                lists.append((token, found, counts))
-            postings.append(lists)
-        idf = {token: lexical.idf(count, self.chunk_count) for token, count in held.items()}
-        ids, scores = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.float32)]
+                    keep = live.live_chunks[rows_of]
+                    rows_of, counts = rows_of[keep], counts[keep]
+                held[token] = held.get(token, 0) + len(rows_of)
+                lists.append(Posting(token, rows_of, counts))
+            found.append(lists)
+        return found, {token: float(lexical.idf(count, self.chunk_count)) for token, count in held.items()}
+
+    def lexical_scores(self, postings: list[list[Posting]], idf: dict[str, float], ids: np.ndarray) -> np.ndarray:
+        """The BM25 score of each of the chunks `ids`, each term's count found by bisection."""
+        found = np.zeros(len(ids), dtype=np.float32)
+        which, local = self.locate(self.first_chunks, ids)
+        for number, lists in enumerate(postings):
+            here = np.flatnonzero(which == number)
+            if not len(here) or not lists:
+                continue
+            rows_here = local[here]
+            norms = lexical.norms(self.segments[number].segment.chunk_lengths[rows_here], self.chunk_average,
+                                  self.settings.lexical)
+            for posting in lists:
+                if not len(posting.rows):
+                    continue
+                at = np.minimum(np.searchsorted(posting.rows, rows_here), len(posting.rows) - 1)
+                hit = posting.rows[at] == rows_here
+                found[here[hit]] += lexical.scores(idf[posting.token], posting.counts[at[hit]], norms[hit])
+        return found
+
+    def lexical_top(self, postings: list[list[Posting]], idf: dict[str, float], n: int,
+                    allowed: list[np.ndarray] | None) -> np.ndarray:
+        """The ids of the `n` live chunks (within `allowed`) with the best BM25 scores, ascending.
+
+        Exact without reading every posting of common terms (MaxScore): terms are taken from
+        the one that can add most to a score down, and the chunks holding a term taken so far
+        are scored in full; once the n-th best of them beats the most a chunk holding only the
+        other terms can score (the sum of those terms' bounds), no other chunk can enter the
+        top n. Before a term more than `MAX_SHARE` of the chunks hold would be taken, every
+        posting is scored instead."""
+        held = {token: sum(len(p.rows) for lists in postings for p in lists if p.token == token) for token in idf}
+        bound = {token: idf[token] * self.saturation_bound(postings, token) for token in idf}
+        order = sorted(idf, key=lambda token: -bound[token])
+        ids = np.zeros(0, dtype=np.int64)
+        for taken, token in enumerate(order, 1):
+            if held[token] > MAX_SHARE * self.chunk_count:
+                break
+            pieces = [ids]
+            for number, (live, lists) in enumerate(zip(self.segments, postings, strict=True)):
+                for posting in (p for p in lists if p.token == token):
+                    hit = posting.rows if allowed is None else np.intersect1d(posting.rows, allowed[number],
+                                                                            assume_unique=True)
+                    pieces.append(hit + live.first_chunk)
+            ids = np.unique(np.concatenate(pieces))
+            rest = order[taken:]
+            if rest and len(ids) < n:
+                continue
+            scores = self.lexical_scores(postings, idf, ids)
+            if not rest or np.partition(scores, len(ids) - n)[len(ids) - n] > sum(bound[t] for t in rest):
+                return np.sort(ids[top(scores, n)])
+        ids, scores = self.score_every_posting(postings, idf, allowed)
+        return np.sort(ids[top(scores, n)])
+
+    def saturation_bound(self, postings: list[list[Posting]], token: str) -> float:
+        """The most count / (count + norm) can be for `token` in any chunk: its highest count over
+        the shortest chunk's norm."""
+        found = 0.0
+        for live, lists in zip(self.segments, postings, strict=True):
+            norm = lexical.norms(np.array([live.shortest_chunk]), self.chunk_average, self.settings.lexical)[0]
+            for posting in (p for p in lists if p.token == token and len(p.rows)):
+                most = float(posting.counts.max())
+                found = max(found, most / (most + float(norm)))
+        return found
+
+    def score_every_posting(self, postings: list[list[Posting]], idf: dict[str, float],
+                            allowed: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, BM25 scores) of every live chunk (within `allowed`) holding a query term."""
+        pieces, found = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.float32)]
         for number, (live, lists) in enumerate(zip(self.segments, postings, strict=True)):
             if not lists:
                 continue
             total = np.zeros(len(live.segment.chunks), dtype=np.float32)
-            for token, found, counts in lists:
-                norms = lexical.norms(live.segment.chunk_lengths[found], self.chunk_average, self.settings.lexical)
-                total[found] += lexical.scores(idf[token], counts, norms)
+            for posting in lists:
+                norms = lexical.norms(live.segment.chunk_lengths[posting.rows], self.chunk_average,
+                                      self.settings.lexical)
+                total[posting.rows] += lexical.scores(idf[posting.token], posting.counts, norms)
             hit = np.flatnonzero(total)
             if allowed is not None:
                 hit = np.intersect1d(hit, allowed[number], assume_unique=True)
-            ids.append(hit + live.first_chunk)
-            scores.append(total[hit])
-        return np.concatenate(ids), np.concatenate(scores)
+            pieces.append(hit + live.first_chunk)
+            found.append(total[hit])
+        return np.concatenate(pieces), np.concatenate(found)
 
     def dense_chunks(self, vector: np.ndarray, n: int, allowed: list[np.ndarray] | None) -> np.ndarray:
         """The ids of the `n` live chunks (within `allowed`) nearest to `vector`."""
@@ -444,20 +524,15 @@ class FileReader:
         """The union of the `n` best chunks by cosine and the `n` best by BM25 (within `scope`,
         when given), each with both signals."""
         allowed = self.in_scope(scope) if scope is not None else None
-        lexical_ids, lexical_scores = self.lexical_chunks(tuple(dict.fromkeys(query.tokens)), allowed)
-        dense_ids = self.dense_chunks(query.vector, n, allowed)
-        ids = np.union1d(dense_ids, lexical_ids[top(lexical_scores, n)])
-        lexical_of = np.zeros(len(ids), dtype=np.float32)
-        if len(lexical_ids):
-            found = np.minimum(np.searchsorted(lexical_ids, ids), len(lexical_ids) - 1)
-            hit = lexical_ids[found] == ids
-            lexical_of[hit] = lexical_scores[found[hit]]
+        postings, idf = self.postings(tuple(dict.fromkeys(query.tokens)))
+        ids = np.union1d(self.dense_chunks(query.vector, n, allowed), self.lexical_top(postings, idf, n, allowed))
+        lexical_of = self.lexical_scores(postings, idf, ids)
         spans = np.empty(len(ids), dtype=rows.CHUNK)
         cosine = np.empty(len(ids), dtype=np.float32)
         which, local = self.locate(self.first_chunks, ids)
         for number in np.unique(which).tolist():
             live, here = self.segments[number], which == number
-            spans[here] = live.segment.chunks[local[here]]
+            spans[here] = rows.take(live.segment.chunks, local[here])
             spans["doc"][here] += live.first_document
             cosine[here] = live.segment.chunk_index.vectors(local[here]) @ query.vector
         return ChunkHits(ids=ids, spans=spans, cosine=cosine, lexical=lexical_of)
@@ -480,12 +555,10 @@ class FileReader:
             headings = rows.section_headings(inside, segment.headings, segment.sentences)
             ids = np.union1d(inside, headings[headings >= 0])
             above = rows.section_headings(ids, segment.headings, segment.sentences)
-            spans = np.array(segment.sentences[ids])
+            spans = rows.take(segment.sentences, ids)
             spans["doc"] += live.first_document
-            token_ranges = np.empty(len(ids), dtype=rows.RANGE)
-            token_ranges["first"], token_ranges["stop"] = segment.sentence_tokens[ids], segment.sentence_tokens[ids + 1]
-            parts.append({"ids": ids + live.first_sentence, "spans": spans, "token_ranges": token_ranges,
-                          "token_rows": segment.tokens[rows.expand(token_ranges)],
+            parts.append({"ids": ids + live.first_sentence, "spans": spans,
+                          "token_ranges": segment.token_ranges(ids), "token_rows": segment.tokens_of(ids),
                           "cosine": segment.sentence_vectors.cosines(ids, query.vector),
                           "lexical": self.sentence_scores(live, terms, ids),
                           "heading": np.where(above >= 0, above + live.first_sentence, -1)})

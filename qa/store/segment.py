@@ -7,10 +7,10 @@
       sentences.npy             rows.SENTENCE per sentence
       chunk_sentences.npy       rows.RANGE per chunk: its sentences
       headings.npy              the rows of the sentences that are headings
-      tokens.npy                rows.TOKEN: the parse and named entities of every sentence
+      tokens.npy                `STORED_TOKEN`: the parse and named entities of every sentence
       sentence_tokens.npy       sentence i's tokens are rows [a[i], a[i + 1]) of tokens.npy
       chunks.faiss              the chunk vectors' index (`vectors.ChunkIndex`)
-      sentence_codes.npy        sentence vectors, int8 ...
+      sentence_codes.npy        sentence vectors, 4 bits a dimension ...
       sentence_scales.npy       ... times one scale per row (`vectors.Quantised`)
       sentence_terms.*.npy      BM25 term counts per sentence (CSR: indptr, terms, counts)
       chunk_postings.*.npy      per BM25 term, the chunks holding it and how often (CSC: indptr,
@@ -42,6 +42,34 @@ from qa.store.layout import read_json, write_json
 CATALOG = "catalog.sqlite"
 META = "segment.json"
 MAX_COUNT = np.iinfo(np.uint16).max  # a term count is stored in 16 bits
+# A token as stored: offsets from its sentence's start, in 16 bits (a sentence longer than 65,535
+# characters keeps exact offsets only that far), its head in 16 bits; rows.TOKEN when read.
+STORED_TOKEN = np.dtype([("start", np.uint16), ("length", np.uint16), ("head", np.int16), ("dep", np.uint8),
+                         ("pos", np.uint8), ("entity", np.uint8), ("entity_begins", np.bool_),
+                         ("phrase", np.uint8)])
+LABELS = ("dep", "pos", "entity", "entity_begins", "phrase")
+
+
+def stored_tokens(tokens: np.ndarray, sentence_starts: np.ndarray) -> np.ndarray:
+    """rows.TOKEN rows as STORED_TOKEN, given the start of each one's sentence."""
+    stored = np.empty(len(tokens), dtype=STORED_TOKEN)
+    stored["start"] = np.clip(tokens["start"] - sentence_starts, 0, np.iinfo(np.uint16).max)
+    stored["length"] = np.clip(tokens["end"] - tokens["start"], 0, np.iinfo(np.uint16).max)
+    stored["head"] = np.clip(tokens["head"], np.iinfo(np.int16).min, np.iinfo(np.int16).max)
+    for name in LABELS:
+        stored[name] = tokens[name]
+    return stored
+
+
+def read_tokens(stored: np.ndarray, sentence_starts: np.ndarray) -> np.ndarray:
+    """STORED_TOKEN rows as rows.TOKEN, given the start of each one's sentence."""
+    tokens = np.empty(len(stored), dtype=rows.TOKEN)
+    tokens["start"] = stored["start"] + sentence_starts
+    tokens["end"] = tokens["start"] + stored["length"]
+    tokens["head"] = stored["head"]
+    for name in LABELS:
+        tokens[name] = stored[name]
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -104,8 +132,8 @@ class SegmentWriter:
         self.documents = self.chunk_length = self.sentence_length = 0
         columns: dict[str, tuple[np.dtype | type, int]] = {
                    "chunks": (rows.CHUNK, 0), "sentences": (rows.SENTENCE, 0), "chunk_sentences": (rows.RANGE, 0),
-                   "headings": (np.int64, 0), "tokens": (rows.TOKEN, 0), "sentence_tokens": (np.int64, 0),
-                   "chunk_vectors": (np.float32, dimension), "sentence_codes": (np.int8, dimension),
+                   "headings": (np.int64, 0), "tokens": (STORED_TOKEN, 0), "sentence_tokens": (np.int64, 0),
+                   "chunk_vectors": (np.float32, dimension), "sentence_codes": (np.uint8, (dimension + 1) // 2),
                    "sentence_scales": (np.float32, 0), "sentence_terms.indptr": (np.int64, 0),
                    "sentence_terms.terms": (np.int32, 0), "sentence_terms.counts": (np.uint16, 0),
                    "chunk_terms.rows": (np.int64, 0), "chunk_terms.terms": (np.int32, 0),
@@ -133,8 +161,10 @@ class SegmentWriter:
             incidence.append((np.repeat(np.arange(len(within)) + batch_chunks, within["stop"] - within["first"]),
                               rows.expand(within) + batch_sentences))
             column["headings"].append(np.flatnonzero(part.sentences["heading"]) + first_sentence)
-            column["sentence_tokens"].append(rows.within(part.sentences, part.tokens)["first"] + column["tokens"].rows)
-            column["tokens"].append(part.tokens)
+            tokens_of = rows.within(part.sentences, part.tokens)
+            column["sentence_tokens"].append(tokens_of["first"] + column["tokens"].rows)
+            column["tokens"].append(stored_tokens(part.tokens, np.repeat(part.sentences["start"],
+                                                                         tokens_of["stop"] - tokens_of["first"])))
             column["chunks"].append(renumbered(part.chunks, self.documents + number))
             column["sentences"].append(renumbered(part.sentences, self.documents + number))
             column["chunk_vectors"].append(part.chunk_vectors)
@@ -256,13 +286,14 @@ class Segment:
     def problems(self, dimension: int) -> list[str]:
         """What is wrong with a segment whose parts do not agree with each other ([] when nothing)."""
         chunks, sentences = len(self.chunks), len(self.sentences)
-        if (self.chunks.dtype, self.sentences.dtype, self.tokens.dtype) != (rows.CHUNK, rows.SENTENCE, rows.TOKEN):
+        if (self.chunks.dtype, self.sentences.dtype, self.tokens.dtype) != (rows.CHUNK, rows.SENTENCE, STORED_TOKEN):
             return ["chunk, sentence or token rows have another layout"]
         checks = {
             "the chunk index does not match the chunks": (self.chunk_index.size == chunks
                                                          and self.chunk_index.index.d == dimension),
-            "sentence vectors do not match the sentences": self.sentence_vectors.codes.shape == (sentences, dimension)
-            and len(self.sentence_vectors) == sentences,
+            "sentence vectors do not match the sentences": (
+                self.sentence_vectors.codes.shape == (sentences, (dimension + 1) // 2)
+                and len(self.sentence_vectors) == sentences),
             "chunk rows do not agree": len(self.chunk_sentences) == len(self.chunk_lengths) == chunks,
             "sentence tokens do not match the tokens": (len(self.sentence_tokens) == sentences + 1
                                                        and int(self.sentence_tokens[-1]) == len(self.tokens)),
@@ -284,8 +315,19 @@ class Segment:
             c, s = slice(*chunk_bounds[:, n]), slice(*sentence_bounds[:, n])
             sentence_rows = np.arange(s.start, s.stop)
             yield Part(self.catalog.document(number), renumbered(self.chunks[c], 0),
-                       renumbered(self.sentences[s], 0),
-                       np.array(self.tokens[self.sentence_tokens[s.start]:self.sentence_tokens[s.stop]]),
+                       renumbered(self.sentences[s], 0), self.tokens_of(sentence_rows),
                        self.chunk_index.vectors(np.arange(c.start, c.stop)),
-                       self.sentence_vectors.vectors(sentence_rows))
+                       self.sentence_vectors.vectors(sentence_rows, self.chunk_index.index.d))
+
+    def token_ranges(self, sentence_rows: np.ndarray) -> np.ndarray:
+        """The RANGE of token rows of each of `sentence_rows`."""
+        ranges = np.empty(len(sentence_rows), dtype=rows.RANGE)
+        ranges["first"], ranges["stop"] = self.sentence_tokens[sentence_rows], self.sentence_tokens[sentence_rows + 1]
+        return ranges
+
+    def tokens_of(self, sentence_rows: np.ndarray) -> np.ndarray:
+        """The rows.TOKEN rows of `sentence_rows`, one after the other."""
+        ranges = self.token_ranges(sentence_rows)
+        starts = np.repeat(self.sentences["start"][sentence_rows], ranges["stop"] - ranges["first"])
+        return read_tokens(rows.take(self.tokens, rows.expand(ranges)), starts)
 

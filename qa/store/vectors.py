@@ -2,15 +2,17 @@
 
 The chunk index's kind follows the segment's size (`kind_for`): exact
 inner-product search over float32 rows ("flat") below `ivf_min_chunks`, and
-from there an inverted file of 8-bit scalar-quantised rows ("ivf",
+from there an inverted file of rows scalar-quantised to float16 ("ivf",
 `ivf_lists_per_root` x sqrt(rows) cells, `ivf_probes` of them searched per
-question; bench/vectors.py measures its recall against exact search). Either
-kind gives back the vectors of given rows, so a candidate's cosine needs no
-second copy of them.
+question; bench/vectors.py measures its recall against exact search: 8-bit
+codes lose 0.02 of it at any number of cells searched). Either kind gives
+back the vectors of given rows, so a candidate's cosine needs no second copy
+of them.
 
-Sentence vectors are read only for the sentences of candidate chunks: int8
-with one scale per row (`Quantised`, memory-mapped), which keeps the SQuAD
-slice's figures within 0.002 of float32 (bench/build.py).
+Sentence vectors are read only for the sentences of candidate chunks: 4 bits
+a dimension with one scale per row (`Quantised`, memory-mapped, half of int8's
+disk), which keeps the SQuAD slice's figures within 0.004 of float32
+(bench/build.py).
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def fill(vectors: np.ndarray, settings: IndexSettings) -> ChunkIndex:
     else:
         cells = max(1, min(round(settings.ivf_lists_per_root * math.sqrt(rows)), rows // TRAIN_PER_CELL))
         index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dimension), dimension, cells,
-                                              faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+                                              faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         sample = np.sort(np.random.default_rng(0).choice(rows, min(rows, cells * TRAIN_PER_CELL), replace=False))
         index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
     for first in range(0, rows, ADD_BLOCK):
@@ -118,23 +120,34 @@ def load(path: Path, kind: str, settings: IndexSettings) -> ChunkIndex:
 
 @dataclass(frozen=True)
 class Quantised:
-    """Unit rows as int8 codes with one float32 scale per row: row = codes x scale."""
+    """Unit rows in 4 bits a dimension: codes -7..7 times one float32 scale per row, two codes a
+    byte (the high nibble first), each stored plus 8."""
 
-    codes: np.ndarray    # (rows, dimension) int8
+    codes: np.ndarray    # (rows, ceil(dimension / 2)) uint8
     scales: np.ndarray   # (rows,) float32
 
     @classmethod
     def of(cls, vectors: np.ndarray) -> Quantised:
-        scales = np.abs(vectors).max(axis=1, initial=0.0) / 127
+        scales = np.abs(vectors).max(axis=1, initial=0.0) / 7
         scales[scales == 0] = 1.0
-        return cls(np.round(vectors / scales[:, None]).astype(np.int8), scales.astype(np.float32))
+        codes = (np.round(vectors / scales[:, None]) + 8).astype(np.uint8)
+        if codes.shape[1] % 2:
+            codes = np.pad(codes, ((0, 0), (0, 1)), constant_values=8)
+        return cls((codes[:, 0::2] << 4) | codes[:, 1::2], scales.astype(np.float32))
 
     def __len__(self) -> int:
         return len(self.scales)
 
-    def vectors(self, rows: np.ndarray) -> np.ndarray:
-        return self.codes[rows].astype(np.float32) * self.scales[rows, None]
+    def vectors(self, rows: np.ndarray, dimension: int) -> np.ndarray:
+        packed = self.codes[rows]
+        codes = np.empty((len(packed), packed.shape[1] * 2), dtype=np.float32)
+        codes[:, 0::2], codes[:, 1::2] = packed >> 4, packed & 15
+        return (codes[:, :dimension] - 8) * self.scales[rows, None]
 
     def cosines(self, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
-        """The inner product of each of `rows` with `vector`."""
-        return ((self.codes[rows].astype(np.float32) @ vector) * self.scales[rows]).astype(np.float32)
+        """The inner product of each of `rows` with `vector`, from the nibbles as they lie."""
+        packed = self.codes[rows]
+        padded = np.append(vector, np.zeros(packed.shape[1] * 2 - len(vector), dtype=vector.dtype))
+        high, low = padded[0::2], padded[1::2]
+        products = (packed >> 4) @ high + (packed & 15) @ low - 8 * (high.sum() + low.sum())
+        return (products * self.scales[rows]).astype(np.float32)
