@@ -9,6 +9,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from qa.retrieval import HybridRetrieval
 from qa.settings import DEFAULT
 from qa.store import open_store
 from qa.store.manifest import reader_fingerprint
-from qa.store.postgres import PostgresReader, masked
+from qa.store.postgres import SCHEMA_VERSION, PostgresReader, masked
 from qa.store.vectors import Quantised
 
 pytestmark = pytest.mark.postgres
@@ -149,6 +150,51 @@ def test_candidates_sentences_and_scores_equal_the_embedded_stores_through_chang
                 assert_same_idf(ours_sentences["term_idf"], theirs_sentences["term_idf"], embedded.max_idf)
 
 
+def test_acronyms_are_spelled_out_as_the_embedded_store_does_through_changes(seeds, tmp_path, pg_url):
+    folder = str(tmp_path / "index")
+    (seeds / "b.txt").write_text("Talks on the Energy Union resumed on Monday.\n")
+    (seeds / "notes" / "imf.txt").write_text("A loan from the International Monetary Fund was approved.\n")
+    asked = ["EU", "IMF", "US", "UN"]
+    kept = {"IMF": "International Monetary Fund", "US": "United States"}   # the seeds: two documents spell US
+    steps = [(lambda: None, {"EU": "Energy Union", **kept}),   # "b.txt" before "diplomatic-arena.txt"
+             # the first document by id spells it, though "Z.txt" was added after "b.txt"
+             (lambda: (seeds / "Z.txt").write_text("Prices at Eastern Utilities rose.\n"),
+              {"EU": "Eastern Utilities", **kept}),
+             (lambda: (seeds / "Z.txt").write_text("Prices rose.\n"), {"EU": "Energy Union", **kept}),
+             (lambda: (seeds / "b.txt").unlink(), {"EU": "European Union", **kept})]
+    before: list = []
+    for change, expected in steps:
+        change()
+        for where in (folder, pg_url):
+            build(seeds, where)
+        readers = [reader_of(folder), reader_of(pg_url)]
+        assert [reader.spelled_out(asked) for reader in readers] == [expected, expected]
+        for reader, answer in before:   # opened on the version before: it keeps its own answer
+            assert reader.spelled_out(asked) == answer
+        before = [(reader, expected) for reader in readers]
+
+
+def test_acronyms_are_spelled_out_without_reading_any_document_text(tmp_path, pg_url):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "eu.txt").write_text("A loan from the European Union was approved.\n")
+    build(seeds, pg_url)
+    role = f"r_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_url, autocommit=True) as connection:   # a role that may read all but the texts
+        connection.execute(f"CREATE ROLE {role} LOGIN")
+        connection.execute(f"GRANT USAGE ON SCHEMA qa_main TO {role}")
+        connection.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA qa_main TO {role}")
+        connection.execute(f"REVOKE SELECT ON qa_main.documents FROM {role}")
+        columns = connection.execute(
+            "SELECT string_agg(quote_ident(column_name), ', ') FROM information_schema.columns "
+            "WHERE table_schema = 'qa_main' AND table_name = 'documents' AND column_name <> 'text'").fetchone()[0]
+        connection.execute(f"GRANT SELECT ({columns}) ON qa_main.documents TO {role}")
+    reader = reader_of(pg_url.replace("postgres@", f"{role}@"))
+    assert reader.spelled_out(["EU", "UN"]) == {"EU": "European Union"}
+    with pytest.raises(IndexUnavailable, match="permission denied"):
+        reader.documents()
+
+
 def search(reader, question: str) -> list[str]:
     """The text of the candidates of `question`, best BM25 first."""
     found = chunk_table(reader, question, 5)
@@ -176,6 +222,7 @@ def test_a_reader_keeps_its_version_until_it_is_removed(seeds, pg_url):
         connection.execute("SET search_path = qa_main")
         assert connection.execute("SELECT count(*) FROM versions").fetchone() == (1,)
         assert connection.execute("SELECT count(*) FROM documents WHERE died IS NOT NULL").fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM acronyms WHERE died IS NOT NULL").fetchone() == (0,)
         assert connection.execute("SELECT count(*) FROM chunk_postings p LEFT JOIN chunks c ON c.id = p.row_id "
                                   "WHERE c.id IS NULL").fetchone() == (0,)
 
@@ -202,14 +249,17 @@ def test_collections_in_one_database_are_separate(seeds, tmp_path, pg_url):
 
 
 @pytest.mark.parametrize("stored, reader_says, builder_does", [
-    (0, "holds schema version 0 .*: run `qa index --store .*` to upgrade it", "upgrades"),
-    (99, "written by a newer qa \\(schema version 99, this qa reads 1\\): upgrade qa", "refuses"),
+    (1, "holds schema version 1 .*: run `qa index --store .*` to upgrade it", "upgrades"),
+    (99, f"written by a newer qa \\(schema version 99, this qa reads {SCHEMA_VERSION}\\): upgrade qa", "refuses"),
 ])
 def test_an_older_schema_is_upgraded_by_a_build_and_a_newer_one_refused(seeds, pg_url, stored, reader_says,
                                                                          builder_does):
+    (seeds / "eu.txt").write_text("A loan from the European Union was approved.\n")
     build(seeds, pg_url)
     with psycopg.connect(pg_url, autocommit=True) as connection:
         connection.execute("UPDATE qa_main.meta SET value = %s WHERE key = 'schema_version'", (str(stored),))
+        if stored == 1:
+            connection.execute("DROP TABLE qa_main.acronyms")   # as version 1 wrote it
     with pytest.raises(IndexUnavailable, match=reader_says):
         Retriever.open(pg_url, **MODELS)
     if builder_does == "refuses":
@@ -217,8 +267,9 @@ def test_an_older_schema_is_upgraded_by_a_build_and_a_newer_one_refused(seeds, p
             build(seeds, pg_url)
     else:
         stats = build_index(seeds, pg_url, progress=False, **MODELS)
-        assert stats.full_rebuild == "the collection's schema is upgraded to version 1"
+        assert stats.full_rebuild == f"the collection's schema is upgraded to version {SCHEMA_VERSION}"
         assert Retriever.open(pg_url, **MODELS).search("harbour repairs cost", k=1)[0].doc_id == "harbour.txt"
+        assert reader_of(pg_url).spelled_out(["EU"]) == {"EU": "European Union"}
 
 
 def test_a_server_waiting_for_changes_is_notified_of_a_build(seeds, pg_url):

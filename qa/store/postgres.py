@@ -28,6 +28,9 @@ Tables (per schema):
                   vector(d) with an HNSW index (inner product: vectors are unit rows)
     sentences     id, doc, born/died, offsets, heading flag, section heading id, BM25 length,
                   its terms and their counts, vector(d), token rows
+    acronyms      initials, doc_id (compared by code point, as the embedded store compares ids),
+                  doc (key), born/died, phrase: per document version, the first capitalised phrase
+                  whose initials spell each acronym; a reader looks up only the asked initials
     terms         BM25 term -> id
     chunk_postings  (term, row, term frequency), with the row's BM25 length, birth and document
     frequencies   (term, version) -> how many chunks and sentences hold the term, written only
@@ -88,7 +91,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # each failed try; the error we raise says why
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_CLASS = 0x7161           # first key of the build lock ("qa"); the second is the collection's
 ALIVE = "{t}.born <= %(v)s AND coalesce({t}.died, 2147483647) > %(v)s"
 DOCUMENT_COLUMNS = ("id", "title", "text", "path", "sha256", "pages")   # the rest of a Document goes in `fields`
@@ -125,6 +128,11 @@ CREATE TABLE sentences (
     embedding vector({dimension}) NOT NULL, tokens bytea NOT NULL);
 CREATE INDEX sentences_doc ON sentences (doc);
 CREATE INDEX sentences_died ON sentences (died);
+CREATE TABLE acronyms (initials text NOT NULL, doc_id text COLLATE "C" NOT NULL, doc bigint NOT NULL,
+                       born integer NOT NULL, died integer, phrase text NOT NULL);
+CREATE INDEX acronyms_initials ON acronyms (initials, doc_id);
+CREATE INDEX acronyms_doc ON acronyms (doc);
+CREATE INDEX acronyms_died ON acronyms (died);
 CREATE TABLE terms (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, term text NOT NULL UNIQUE);
 CREATE TABLE chunk_postings (term integer NOT NULL, row_id bigint NOT NULL, tf real NOT NULL,
                              length integer NOT NULL, born integer NOT NULL, doc bigint NOT NULL,
@@ -471,7 +479,7 @@ class PostgresStore:
         totals = one(connection,
                      "SELECT coalesce(sum(chunks), 0), coalesce(sum(chunk_length), 0), coalesce(sum(sentences), 0), "
                      "coalesce(sum(sentence_length), 0) FROM documents WHERE key = ANY(%s)", (keys,))
-        for table in ("chunks", "sentences"):
+        for table in ("chunks", "sentences", "acronyms"):
             connection.execute(f"UPDATE {table} SET died = %s WHERE doc = ANY(%s)", (number, keys))
         holding: list[dict[int, int]] = [dict(connection.execute(query, (keys,)).fetchall()) for query in (
             "SELECT p.term, count(*) FROM chunks r JOIN chunk_postings p ON p.row_id = r.id WHERE r.doc = ANY(%s) "
@@ -521,7 +529,7 @@ class PostgresStore:
                 return
             with connection.transaction():
                 self.remove_old_versions(connection)
-            connection.execute("VACUUM (ANALYZE) documents, chunks, sentences, chunk_postings, frequencies")
+            connection.execute("VACUUM (ANALYZE) documents, chunks, sentences, acronyms, chunk_postings, frequencies")
 
     def remove_old_versions(self, connection: psycopg.Connection) -> None:
         """Delete the versions superseded more than `keep_seconds` ago, and the rows only they held."""
@@ -535,6 +543,7 @@ class PostgresStore:
                                                      (oldest,)).fetchall()]
         connection.execute("DELETE FROM chunk_postings WHERE row_id = ANY(%s)", (dead,))
         connection.execute("DELETE FROM sentences WHERE died <= %s", (oldest,))
+        connection.execute("DELETE FROM acronyms WHERE died <= %s", (oldest,))
         connection.execute("DELETE FROM documents WHERE died <= %s", (oldest,))
         connection.execute("DELETE FROM frequencies f USING frequencies g WHERE g.version > %s AND "
                            "g.version <= %s AND f.term = g.term AND f.version < g.version", (first, oldest))
@@ -662,6 +671,11 @@ class Written:
                                     int(sentence_lengths[at_sentence:at_sentence + s].sum()), document.text,
                                     list(document.pages), Jsonb(fields)))
                     at_chunk, at_sentence = at_chunk + c, at_sentence + s
+            with cursor.copy("COPY acronyms (initials, doc_id, doc, born, phrase) FROM STDIN") as copy:
+                for n, part in enumerate(self.prepared):
+                    document = part.source.document
+                    for initials, phrase in lexical.acronyms([document.text]).items():
+                        copy.write_row((initials, document.id, first + n, number, phrase))
             self.insert_rows(cursor, number, first, chunk_ids, sentence_ids, chunk_lengths, sentence_lengths,
                              term_ids)
         chunk_docs = first + np.repeat(np.arange(n_documents), [len(p.chunks) for p in self.prepared])
@@ -769,6 +783,11 @@ WHERE s.id = ANY(%(ids)s)
 # array_position over a sentence's few terms is cheaper than a subquery per row).
 TERM_COUNT = "coalesce(s.counts[array_position(s.terms, %(term{i})s)], 0)"
 TERM_SHARE = "%(idf{i})s * {tf} / ({tf} + n.norm)"
+SPELLED_OUT = """
+SELECT q.initials, a.phrase FROM unnest(%(initials)s::text[]) q (initials)
+CROSS JOIN LATERAL (SELECT phrase FROM acronyms a WHERE a.initials = q.initials AND {alive}
+                    ORDER BY a.doc_id LIMIT 1) a
+"""
 
 
 class PostgresReader:
@@ -782,7 +801,6 @@ class PostgresReader:
         self.settings = store.settings
         self.terms = lru_cache(maxsize=256)(self._terms)
         self.ranges: dict[int, tuple[int, int]] = {}    # chunk id -> its sentence ids [first, stop)
-        self.phrases: dict[str, str] | None = None      # acronym -> the phrase it stands for, read once
         lexical_settings = self.settings.lexical
         self.weights = {"k1": lexical_settings.k1, "b": lexical_settings.b, "v": version.number}
 
@@ -914,13 +932,13 @@ class PostgresReader:
 
     def spelled_out(self, acronyms: Collection[str]) -> dict[str, str]:
         """For each acronym, the capitalised phrase whose initials spell it in the first live
-        document (by id) that has one; the documents are read for it once per reader."""
-        if self.phrases is None:
-            self.phrases = {}
-            for document in self.documents():
-                for initials, phrase in lexical.acronyms([document.text]).items():
-                    self.phrases.setdefault(initials, phrase)
-        return {acronym: self.phrases[acronym] for acronym in acronyms if acronym in self.phrases}
+        document (by id) that has one: the asked initials' rows alone are read."""
+        if not acronyms:
+            return {}
+        found: dict[str, str] = dict(self.store.read("spelling out acronyms", lambda connection: connection.execute(
+            SPELLED_OUT.format(alive=ALIVE.format(t="a")), {"v": self.live.number,
+                                                             "initials": list(acronyms)}).fetchall()))
+        return {acronym: found[acronym] for acronym in acronyms if acronym in found}
 
     def term_idf(self, tokens: list[str]) -> dict[str, float]:
         """The BM25 IDF over sentences of each token the sources use."""
