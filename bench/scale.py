@@ -66,13 +66,16 @@ def made_up(rank: int) -> str:
 class Writer:
     """SQuAD-like articles, the same for a given seed."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, texts: list[str] | None = None):
+        """`texts` give the common words and their frequencies (default: the SQuAD slice's paragraphs)."""
         self.rng = np.random.default_rng(seed)
+        if texts is None:
+            texts = [paragraph["context"] for article in json.loads(DEFAULT_DATA.read_text())["data"]
+                     for paragraph in article["paragraphs"]]
         counts: dict[str, int] = {}
-        for article in json.loads(DEFAULT_DATA.read_text())["data"]:
-            for paragraph in article["paragraphs"]:
-                for word in WORD.findall(paragraph["context"]):
-                    counts[word.lower()] = counts.get(word.lower(), 0) + 1
+        for text in texts:
+            for word in WORD.findall(text):
+                counts[word.lower()] = counts.get(word.lower(), 0) + 1
         common = {word: n for word, n in counts.items() if n >= 3}
         self.common = list(common)
         self.weights = np.array(list(common.values()), dtype=np.float64) / sum(common.values())
@@ -107,9 +110,10 @@ class Writer:
         return "\n".join(lines)
 
 
-def write_corpus(seeds: Path, chunks: int, seed: int = 0) -> None:
-    """About `chunks` chunks of SQuAD-like articles, one file each."""
-    writer = Writer(seed)
+def write_corpus(seeds: Path, chunks: int, seed: int = 0, texts: list[str] | None = None) -> None:
+    """About `chunks` chunks of SQuAD-like articles, one file each (common words from `texts`,
+    see `Writer`)."""
+    writer = Writer(seed, texts)
     seeds.mkdir(parents=True)
     for number in range(max(1, round(chunks / CHUNKS_PER_ARTICLE))):
         (seeds / f"article-{number:06d}.txt").write_text(writer.article(number), encoding="utf-8")

@@ -95,12 +95,13 @@ def test_new_terms_extend_the_vocabulary_and_counts_repeat():
 
 
 @pytest.fixture(scope="module")
-def articles(tmp_path_factory):
-    """A reader of four SQuAD-like articles (about 200 chunks) and questions about them."""
+def articles(tmp_path_factory, seeds_dir):
+    """A reader of four SQuAD-like articles (about 200 chunks, common words from the seed reports)
+    and questions about them."""
     from bench.scale import make_questions, write_corpus
 
     seeds, index_dir = tmp_path_factory.mktemp("articles") / "seeds", tmp_path_factory.mktemp("index")
-    write_corpus(seeds, 200)
+    write_corpus(seeds, 200, texts=[path.read_text() for path in sorted(seeds_dir.iterdir()) if path.is_file()])
     build_index(seeds, index_dir, progress=False, encoder=WordHashEncoder(), analyser=WordAnalyser())
     return FileStore(index_dir, DEFAULT).open(reader_fingerprint(DEFAULT, WordHashEncoder())), make_questions(seeds, 30)
 
