@@ -118,7 +118,7 @@ def what_to_embed(index_dir: Path, questions: list[Question], settings: Settings
     encoder = embedding.load_encoder(settings.embedding, threads=0)
     rows = []
     variants = ("their vectors, stored in 4 bits (qa)", "their vectors, float32", "pooled from the chunk pass",
-                "their chunk's vector", "(chunks: the mean of their sentences')")
+                "their chunk's vector", "(chunks: read by the model)")
     for variant in variants:
         retriever, picker = Retriever.open(index_dir, settings), Retriever.open(index_dir, every_pick)
         reader = retriever._opened.reader
@@ -138,8 +138,7 @@ def what_to_embed(index_dir: Path, questions: list[Question], settings: Settings
                     first_chunk[first:stop] = chunk
                 with_sentence_vectors(target, embedding.embed(encoder, chunk_texts)[first_chunk])
             elif variant == variants[4]:
-                means = np.stack([sentence_vectors[a:b].mean(axis=0) for a, b in chunk_sentences.tolist()])
-                with_chunk_vectors(target, means / np.linalg.norm(means, axis=1, keepdims=True))
+                with_chunk_vectors(target, embedding.embed(encoder, chunk_texts))
         rows.append((variant, quality(retriever, picker, questions)))
     return rows
 
@@ -206,9 +205,9 @@ def main() -> None:
         started = time.perf_counter()
         split = [chunking.chunk_document(build_source(path), DEFAULT.chunking) for path in sorted(seeds.iterdir())]
         chunking_s = time.perf_counter() - started
-        texts = [c.text for chunks, _ in split for c in chunks] + [s.text for _, sentences in split for s in sentences]
+        texts = [s.text for _, sentences in split for s in sentences]  # what the model reads (not the chunks)
         stats = build_index(seeds, work / "index", progress=False)
-        print(f"{len(split)} paragraphs: {sum(len(c) for c, _ in split)} chunks and "
+        print(f"{len(split)} paragraphs: {sum(len(c) for c, _ in split)} chunks, "
               f"{sum(len(s) for _, s in split)} sentences embedded ({len(set(texts))} distinct texts), "
               f"{len(questions)} questions\n")
         if not args.skip_quality:

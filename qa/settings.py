@@ -63,6 +63,9 @@ class EmbeddingSettings:
     dimension: int = knob(384, "length of the model's vectors", index=True)
     quantised: bool = knob(True, "run the model with int8 MatMul weights (about 0.7x the CPU; bench/build.py)",
                            index=True)
+    chunk_vectors: str = knob("mean", "'mean': a chunk's vector is the mean of its sentences' (the model reads "
+                                      "each sentence once; bench/build.py); 'model': the model reads the chunk "
+                                      "too", index=True)
     batch_size: int = knob(32, "texts per model call at build time, sorted by token count (bench/build.py)")
     query_threads: int = knob(1, "ONNX Runtime threads that embed a question (a server answers several at "
                                  "once); builds use one per core")
