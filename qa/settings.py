@@ -162,9 +162,10 @@ class Settings:
 
     def reader_fingerprint(self) -> dict[str, Any]:
         """The part of the fingerprint a reader must match: the layout, the model and the
-        tokenizer (a question is embedded and tokenized as the stored texts were)."""
+        tokenizer (a question is embedded and tokenized as the stored texts were), but not how a
+        build derived the chunk vectors."""
         return {name: value for name, value in self.fingerprint().items()
-                if name.split(".")[0] in ("index", "embedding", "lexical")}
+                if name.split(".")[0] in ("index", "embedding", "lexical") and name != "embedding.chunk_vectors"}
 
     def describe(self) -> list[tuple[str, Any, str, bool]]:
         """(stage.field, value, help, part of the fingerprint) for every knob."""
