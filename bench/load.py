@@ -4,7 +4,9 @@
 
 Each client asks, waits for the answer, waits `--think` seconds (0: at once, a
 closed loop that saturates the server; 1: a person reading the answer) and asks
-again. Prints requests per second, p50 / p99 latency and errors as a markdown table.
+again. Clients start spread evenly over the first think time, as people do not
+all press Enter in the same millisecond (client n of N waits think * n / N).
+Prints requests per second, p50 / p99 latency and errors as a markdown table.
 With `--abuser`, each run is repeated with one more client beside the others that
 posts the chat form without pause, with a 2,000-character question and ten
 2,000-character earlier questions; the table gives the ordinary clients' figures.
@@ -87,7 +89,8 @@ async def load(base_url: str, clients: int, seconds: float, think: float,
     stop = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
-    async def client(questions) -> None:
+    async def client(questions, start: float) -> None:
+        await asyncio.sleep(start)
         while time.perf_counter() < stop:
             started = time.perf_counter()
             try:
@@ -102,7 +105,7 @@ async def load(base_url: str, clients: int, seconds: float, think: float,
             await asyncio.sleep(think)
 
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
-        await asyncio.gather(*(client(itertools.islice(itertools.cycle(QUESTIONS), n, None))
+        await asyncio.gather(*(client(itertools.islice(itertools.cycle(QUESTIONS), n, None), think * n / clients)
                                for n in range(clients)), *([abuse(http, stop)] if abuser else []))
     return latencies, errors
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
@@ -93,6 +94,7 @@ class Retriever:
         self._analyser = analyser
         self._opened = opened
         self._refresh_lock = threading.Lock()
+        self._turns = threading.BoundedSemaphore(settings.answering.at_once or os.cpu_count() or 1)
 
     @classmethod
     def open(cls, index_dir: str | Path | Store = "index", settings: Settings = DEFAULT,
@@ -146,7 +148,8 @@ class Retriever:
         opened = self._opened
         retrieval = opened.retrieval
         scope = check_scope(scope, opened.reader.manifest.documents)
-        return retrieval.passages(retrieval.candidates(self._query(retrieval, question), scope), k)
+        with self._turns:
+            return retrieval.passages(retrieval.candidates(self._query(retrieval, question), scope), k)
 
     def answer(self, question: str, history: Sequence[Turn] = (), k: int = 5,
                scope: Collection[str] | None = None) -> Answer:
@@ -160,6 +163,12 @@ class Retriever:
         scope applies when candidates are gathered, not to a top-k afterwards.
         """
         question, k = self._check(question), check_k(k)
+        with self._turns:
+            return self._answer(question, history, k, scope)
+
+    def _answer(self, question: str, history: Sequence[Turn], k: int, scope: Collection[str] | None) -> Answer:
+        """`answer`, its turn come: threads that answer side by side contend for the interpreter
+        and the cores, and each takes longer than the queue would have made it wait."""
         opened = self._opened  # one version for the whole query
         scope = check_scope(scope, opened.reader.manifest.documents)
         resolved = resolve(question, list(history), partial(rarity_of_words, opened.reader, self.settings),

@@ -5,13 +5,14 @@ it is, questions get a clear 503, and a previous index answers meanwhile. Stand-
 from __future__ import annotations
 
 import re
+import threading
 
 import httpx
 import pytest
 from fast_encoder import GatedEncoder, WordAnalyser, WordHashEncoder
 from servers import running, wait_for
 
-from qa import build_index
+from qa import Retriever, build_index
 from qa.settings import DEFAULT
 from web import create_app
 
@@ -90,3 +91,45 @@ def test_a_failed_first_build_is_shown_not_hidden(tmp_path):
         wait_for(lambda: client.get("/healthz").json().get("status") != "indexing")
         health = client.get("/healthz")
         assert health.status_code == 503 and "could not be indexed: Seeds folder not found" in health.json()["detail"]
+
+
+class CountingEncoder(WordHashEncoder):
+    """The stand-in encoder, counting how many questions it embeds at the same moment: each
+    waits (up to 0.5 s) for `together` questions to be inside at once."""
+
+    def __init__(self, together: int):
+        self.together, self.inside, self.most = together, 0, 0
+        self.changed = threading.Condition()
+
+    def encode(self, texts):
+        with self.changed:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.inside >= self.together, timeout=0.5)
+        try:
+            return super().encode(texts)
+        finally:
+            with self.changed:
+                self.inside -= 1
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+def test_questions_beyond_at_once_wait_their_turn(tmp_path, at_once):
+    write(tmp_path / "seeds", SEEDS)
+    build_index(tmp_path / "seeds", tmp_path / "index", progress=False, encoder=WordHashEncoder(),
+                analyser=WordAnalyser())
+    encoder = CountingEncoder(together=at_once + 1)  # waits for one more than may be let in
+    retriever = Retriever.open(tmp_path / "index", DEFAULT.replace(answering={"at_once": at_once}),
+                               encoder=encoder, analyser=WordAnalyser())
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(retriever.answer("What will the pier cost?")))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert encoder.most == at_once
+    encoder.together = 1
+    alone = retriever.answer("What will the pier cost?")
+    assert len(answers) == 4 and all(answer == alone for answer in answers)
