@@ -87,7 +87,8 @@ async def load(base_url: str, clients: int, seconds: float, think: float,
     latencies: list[float] = []
     errors: Counter = Counter()
     stop = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    connections = clients + abuser  # the abusive client has its own connection, as it would
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
 
     async def client(questions, start: float) -> None:
         await asyncio.sleep(start)
