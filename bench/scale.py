@@ -10,7 +10,7 @@ article. Questions take five words of a random sentence.
 
 Models: `bench.standins.HashingEncoder` (words hashed into 384 signed
 buckets) and `WordAnalyser` (one token per word, no parse) stand in for the
-model and spaCy, so that 1M chunks build in about an hour: the table measures
+model and spaCy, so that 1M chunks build here (93 minutes, beside other work): the table measures
 the index path (vector search, BM25, ranking, answer picking), not the
 models. The question's vector is computed before the clock starts; the real
 model's cost of embedding a question, and spaCy's of parsing it, are printed
