@@ -4,12 +4,10 @@ and HTTP clients; stand-in models (these tests are about the store and the serve
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from fast_encoder import WordAnalyser, WordHashEncoder
-from servers import running
+from servers import running, wait_for
 from stores import STORES, location
 
 from bench.pgserver import TemporaryPostgres
@@ -28,16 +26,6 @@ def write_seeds(folder, files):
     folder.mkdir(exist_ok=True)
     for name, text in files.items():
         (folder / name).write_text(text)
-
-
-def wait_for(check, seconds: float = 30.0):
-    """Poll `check` until it holds (a failure bound, not a speed bar)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def top_document(client: httpx.Client, question: str) -> str | None:
@@ -61,7 +49,7 @@ def test_two_servers_sharing_a_store_both_follow_a_build(tmp_path, index):
         assert one.get("/healthz").json()["documents"] == other.get("/healthz").json()["documents"] == 2
         write_seeds(seeds, {"lighthouse.txt": LIGHTHOUSE})
         build_index(seeds, index, progress=False, **MODELS)   # another process: `qa index`
-        wait_for(lambda: top_document(one, QUESTION) == top_document(other, QUESTION) == "lighthouse.txt")
+        wait_for(lambda: top_document(one, QUESTION) == top_document(other, QUESTION) == "lighthouse.txt", 30)
         assert one.get("/healthz").json()["documents"] == other.get("/healthz").json()["documents"] == 3
 
 
@@ -84,7 +72,8 @@ def test_a_database_restart_while_serving_gives_503s_then_answers_again(tmp_path
             page = client.get("/", params={"q": "How much will the pier cost?"})
             assert page.status_code == 503 and "shared store" in page.text
             database.start()
-            wait_for(lambda: client.get("/api/ask", params={"q": "How much will the pier cost?"}).status_code == 200)
+            wait_for(lambda: client.get("/api/ask", params={"q": "How much will the pier cost?"}).status_code == 200,
+                     30)
             write_seeds(seeds, {"lighthouse.txt": LIGHTHOUSE})   # and it follows new versions again
             build_index(seeds, database.url, progress=False, **MODELS)
-            wait_for(lambda: top_document(client, QUESTION) == "lighthouse.txt")
+            wait_for(lambda: top_document(client, QUESTION) == "lighthouse.txt", 30)
