@@ -31,7 +31,7 @@ import numpy as np
 from qa import language
 from qa.candidates import Candidates
 from qa.questions import Asked, name_key, stems_of
-from qa.retrieval import Passage
+from qa.retrieval import Passage, minmax
 from qa.settings import DEFAULT, AnsweringSettings
 from qa.sources import Document
 
@@ -47,6 +47,7 @@ CONVERTED = re.compile(rf"{AMOUNT}\s?\((?:about |roughly |around |some )?$")
 CONVERSION = re.compile(rf"\s?\((?:about |roughly |around |some )?{AMOUNT}\)")
 SPAN_FEATURES = (  # what pair_features gives each (sentence, span) pair
     "sentence", "chunk", "cosine", "coverage", "weighted", "bigrams", "context", "rank", "window",  # the sentence
+    "chunk_cosine", "chunk_lexical", "chunk_weighted", "chunk_rank",                              # its passage
     "type_first", "type_other", "type_group", "typed_miss", "typed_sentence",                     # the asked kind
     "entity", "phrase", "constituent", "whole", "overlap", "affiliation_match", "affiliation_clash",  # the span
     "distance", "path", "head_match", "role_match", "length")                                     # where it sits
@@ -271,10 +272,13 @@ def coarse_role(dep: str) -> str:
     return "subject" if dep in SUBJECTS else "object" if dep in OBJECTS else dep
 
 
-def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence], chunk_score: dict[int, float],
-                  context_stems: dict[int, set[str]]) -> tuple[list[Span], np.ndarray]:
-    """Every (sentence, span) candidate of `sentences` and its SPAN_FEATURES."""
+def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence], chunk_of: dict[int, int],
+                  context_stems: dict[int, set[str]], chunk_stems: dict[int, set[str]]
+                  ) -> tuple[list[Span], np.ndarray]:
+    """Every (sentence, span) candidate of `sentences` and its SPAN_FEATURES. `chunk_of` is the
+    rank of each sentence's best chunk, `chunk_stems` the stems of those chunks."""
     hits = candidates.sentences
+    chunk_lexical = minmax(candidates.chunks.lexical)
     spans: list[Span] = []
     rows: list[dict[str, float]] = []
     wanted = len(asked.stems) or 1
@@ -292,6 +296,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         weighted = sum(weight[stem] for stem in own) / all_weight
         bigrams = shared_bigrams(asked, sentence)
         context = len((context_stems.get(position, set()) & asked.stems) - own) / wanted
+        chunk = chunk_of[position]
+        chunk_weighted = sum(weight[stem] for stem in chunk_stems[chunk] & asked.stems) / all_weight
         chains = ancestors(tokens)
         sentence_spans = spans_in(sentence, chains)
         typed_sentence = float(any(s.label in asked.labels for s in sentence_spans))
@@ -323,9 +329,11 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
             whole = span.label == "SENTENCE"
             spans.append(span)
             rows.append(dict(
-                sentence=float(candidates.sentence_scores[position]), chunk=chunk_score[position],
+                sentence=float(candidates.sentence_scores[position]), chunk=float(candidates.chunk_scores[chunk]),
                 cosine=float(hits.cosine[position]), coverage=coverage, weighted=weighted, bigrams=bigrams,
                 context=context, rank=math.log1p(rank_of[position]), window=len(near) / wanted,
+                chunk_cosine=float(candidates.chunks.cosine[chunk]), chunk_lexical=float(chunk_lexical[chunk]),
+                chunk_weighted=chunk_weighted, chunk_rank=math.log1p(chunk),
                 type_first=float(bool(asked.labels) and span.label == first_label),
                 type_other=float(span.label in asked.labels[1:]),
                 type_group=float(span.label in group and span.label not in asked.labels),
@@ -345,20 +353,29 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
     return spans, features
 
 
+def sentences_of(candidates: Candidates, n: int) -> range:
+    """The positions of the sentences of the n-th candidate chunk."""
+    return range(int(candidates.chunk_sentences[n]["first"]), int(candidates.chunk_sentences[n]["stop"]))
+
+
 def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Document], asked: Asked,
-                        settings: AnsweringSettings) -> tuple[list[Sentence], dict[int, float], dict[int, set[str]]]:
-    """The non-heading sentences of the top chunks, the best chunk score of each, and the stems
-    of each one's context (its section heading and the sentence before it)."""
+                        settings: AnsweringSettings
+                        ) -> tuple[list[Sentence], dict[int, int], dict[int, set[str]], dict[int, set[str]]]:
+    """The non-heading sentences of the top chunks; the rank of each one's best chunk; the stems
+    of each one's context (its section heading and the sentence before it); the stems of those chunks."""
     hits = candidates.sentences
-    chunk_score: dict[int, float] = {}
+    chunk_of: dict[int, int] = {}
     top = min(settings.answer_chunks, len(candidates))
-    for span, score in zip(candidates.chunk_sentences[:top], candidates.chunk_scores[:top].tolist(), strict=True):
-        for position in range(int(span["first"]), int(span["stop"])):
-            chunk_score[position] = max(chunk_score.get(position, 0.0), score)
-    positions = [p for p in chunk_score if not hits.spans[p]["heading"]]
-    positions.sort(key=lambda p: -(candidates.sentence_scores[p] + settings.chunk_weight * chunk_score[p]))
+    for n in range(top):  # best chunk first
+        for position in sentences_of(candidates, n):
+            chunk_of.setdefault(position, n)
+    scores = candidates.chunk_scores
+    positions = [p for p in chunk_of if not hits.spans[p]["heading"]]
+    positions.sort(key=lambda p: -(candidates.sentence_scores[p] + settings.chunk_weight * scores[chunk_of[p]]))
     positions = positions[:settings.answer_sentences]
-    needed = set(positions) | {p - 1 for p in positions if p > 0} | {int(hits.section[p]) for p in positions}
+    chunks = sorted({chunk_of[p] for p in positions})
+    needed = ({q for n in chunks for q in sentences_of(candidates, n)} | {p - 1 for p in positions if p > 0}
+              | {int(hits.section[p]) for p in positions})
     needed.discard(-1)
     read: dict[int, Sentence] = {}
     for p in sorted(needed):
@@ -378,7 +395,8 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
         around = [q for q in (int(hits.section[p]), p - 1) if q >= 0 and q in read
                   and hits.spans[q]["doc"] == hits.spans[p]["doc"]]
         context[p] = {stem for q in around for stem in read[q].stems}
-    return sentences, chunk_score, context
+    chunk_stems = {n: {stem for q in sentences_of(candidates, n) for stem in read[q].stems} for n in chunks}
+    return sentences, chunk_of, context, chunk_stems
 
 
 @dataclass(frozen=True)
@@ -394,8 +412,8 @@ def pairs_of(asked: Asked, candidates: Candidates, document_at: Callable[[int], 
              settings: AnsweringSettings = DEFAULT.answering) -> Pairs:
     """The (sentence, span) pairs of the top candidate chunks and their SPAN_FEATURES.
     `document_at` gives the document a row's `doc` number names."""
-    sentences, chunk_score, context = candidate_sentences(candidates, document_at, asked, settings)
-    spans, features = pair_features(asked, candidates, sentences, chunk_score, context)
+    sentences, chunk_of, context, chunk_stems = candidate_sentences(candidates, document_at, asked, settings)
+    spans, features = pair_features(asked, candidates, sentences, chunk_of, context, chunk_stems)
     return Pairs(sentences, spans, features)
 
 
