@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.metrics import best_f1, exact
-from qa import Retriever, build_index, embedding, language
+from qa import Retriever, build_index, chunking, language
+from qa.build import load_models
 from qa.settings import DEFAULT, Settings
+from qa.sources import read_document
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench" / "squad-dev-subset.json"
 RECALL_AT = (1, 5, 20)
@@ -69,6 +71,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def sentences_in(seeds: Path, settings: Settings) -> int:
+    """How many sentences a build of `seeds` parses (it picks its models by that)."""
+    return sum(len(chunking.chunk_document(read_document(path, seeds, settings.sources), settings.chunking)[1])
+               for path in sorted(seeds.iterdir()))
+
+
 def unique_docs(doc_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(doc_ids))
 
@@ -81,8 +89,9 @@ def recall(rankings: list[list[str]], questions: list[Question]) -> dict[int, fl
 def run_qa(seeds: Path, index: Path | str, questions: list[Question], settings: Settings = DEFAULT) -> dict:
     """Build our index in `index` (a folder or a postgresql:// URL) and measure retrieval, answers
     and latency."""
-    embedding.load_encoder(settings.embedding, threads=0)  # the models load before the clock starts, as txtai's
-    language.load_analyser()
+    _, analyser = load_models(settings, sentences_in(seeds, settings))  # the models load before the clock, as txtai's
+    if isinstance(analyser, language.ParsingProcess):
+        analyser.ready()
     stats = build_index(seeds, index, progress=False, settings=settings)
     threshold = settings.answering.min_confidence
     every_pick = settings.replace(answering={"min_confidence": 0.0})

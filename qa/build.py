@@ -9,10 +9,13 @@ what it keeps. A change to a setting the index depends on (see
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +31,7 @@ from qa.store.scan import Prepared, Source, scan
 log = logging.getLogger(__name__)
 
 
+T = TypeVar("T")
 UNITS = {"reading": "documents", "loading": "the models", "embedding": "documents", "parsing": "sentences",
          "writing": "the index"}
 
@@ -133,13 +137,26 @@ def prepare(new: list[Source], encoder: Encoder | None, analyser: Analyser | Non
         if number + 1 == len(new) or sum(len(b[2]) for b in batch) >= settings.index.batch_sentences:
             if encoder is None or analyser is None:
                 report(Progress("loading"))
-            encoder = encoder or embedding.load_encoder(settings.embedding, threads=0)
-            analyser = analyser or language.load_analyser(settings.language.batch_size)
+                models = load_models(settings, sum(len(b[2]) for b in batch))
+                encoder, analyser = encoder or models[0], analyser or models[1]
             report(Progress("embedding", done, len(new)))
             yield from prepare_batch(batch, encoder, analyser, settings, stats, progress, report)
             done += len(batch)
             batch = []
     report(Progress("writing"))
+
+
+def load_models(settings: Settings = DEFAULT, sentences: int = 0) -> tuple[Encoder, Analyser]:
+    """The packaged models for a build with `sentences` to parse. Given two cores or more, and
+    `language.process_from` sentences or a parsing process up already, spaCy parses in a process
+    of its own (started first, so it loads while the encoder does) and the encoder embeds on the
+    other cores; else both run here, the encoder on every core."""
+    cores = os.cpu_count() or 1
+    wanted = settings.language.process_from
+    apart = cores > 1 and (language.parsing_process_running() or 0 < wanted <= sentences)
+    analyser: Analyser = (language.parsing_process(settings.language.batch_size) if apart
+                          else language.load_analyser(settings.language.batch_size))
+    return embedding.load_encoder(settings.embedding, threads=cores - 1 if apart else 0), analyser
 
 
 def prepare_batch(batch: list[tuple[Source, list[chunking.Chunk], list[chunking.Sentence]]], encoder: Encoder,
@@ -150,16 +167,17 @@ def prepare_batch(batch: list[tuple[Source, list[chunking.Chunk], list[chunking.
     texts = [text for _, chunks, sentences in batch
              for text in ([c.text for c in chunks] if by_model else []) + [s.text for s in sentences]]
     log.info("embedding %d texts of %d new or changed documents", len(texts), len(batch))
-    started = time.perf_counter()
-    vectors = embedding.embed(encoder, texts, settings.embedding.batch_size,
-                              progress and len(texts) >= settings.embedding.progress_min_texts)
-    stats.embed_seconds += time.perf_counter() - started
-    stats.embedded_texts += len(texts)
-    report(Progress("parsing"))
-    started = time.perf_counter()
-    tokens = analyser.analyse([s.text for _, _, sentences in batch for s in sentences],
-                              [s.start for _, _, sentences in batch for s in sentences])
-    stats.parse_seconds += time.perf_counter() - started
+    to_parse = [s for _, _, sentences in batch for s in sentences]
+    with ThreadPoolExecutor(1) as parser:  # parsing goes on beside embedding (see language.ParsingProcess)
+        parsing = parser.submit(timed, analyser.analyse, [s.text for s in to_parse], [s.start for s in to_parse])
+        started = time.perf_counter()
+        vectors = embedding.embed(encoder, texts, settings.embedding.batch_size,
+                                  progress and len(texts) >= settings.embedding.progress_min_texts)
+        stats.embed_seconds += time.perf_counter() - started
+        stats.embedded_texts += len(texts)
+        report(Progress("parsing"))
+        tokens, seconds = parsing.result()
+        stats.parse_seconds += seconds
     at, parsed = 0, 0
     for source, chunks, sentences in batch:
         chunk_rows = rows.chunk_rows(0, ((c.start, c.end) for c in chunks))
@@ -174,6 +192,12 @@ def prepare_batch(batch: list[tuple[Source, list[chunking.Chunk], list[chunking.
             np.concatenate([np.zeros(0, dtype=rows.TOKEN), *tokens[parsed:parsed + len(sentences)]]),
             chunk_vectors, sentence_vectors)
         at, parsed = end, parsed + len(sentences)
+
+
+def timed(work: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """What `work(*args)` returns, and the seconds it took."""
+    started = time.perf_counter()
+    return work(*args), time.perf_counter() - started
 
 
 def mean_vectors(ranges: np.ndarray, vectors: np.ndarray) -> np.ndarray:

