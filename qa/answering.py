@@ -384,7 +384,8 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
         first, stop = int(hits.tokens[p]["first"]), int(hits.tokens[p]["stop"])
         tokens = hits.token_rows[first:stop]
         offset = int(row["start"])
-        words = [text[int(t["start"]) - offset:int(t["end"]) - offset] for t in tokens]
+        words = [text[a:b] for a, b in zip((tokens["start"] - offset).tolist(), (tokens["end"] - offset).tolist(),
+                                           strict=True)]
         stems = stems_of(words)
         matched = np.array([stem in asked.stems or name_key(word) in asked.names
                             for stem, word in zip(stems, words, strict=True)], dtype=bool)
