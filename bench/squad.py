@@ -1,6 +1,6 @@
 """Retrieval and answer benchmark on a SQuAD 2.0 slice.
 
-    python -m bench.squad --data ../shared/bench/squad-dev-subset.json [--txtai] [--store postgresql]
+    python -m bench.squad --data ../shared/bench/squad-dev-subset.json [--txtai [--builds N]] [--store postgresql]
 
 Each paragraph becomes one source file in a temporary seeds folder; the index
 is built through the public API; every question is searched and answered.
@@ -10,7 +10,9 @@ normalisation); then the abstention at `min_confidence` (answerable questions
 answered and how many of those are right, no-answer questions abstained, and
 SQuAD 2.0's F1 over all questions); build time and warm answer() latency. With
 --txtai (needs `pip install -e .[bench]`) the same run measures txtai's hybrid
-index on the same files and model. The picks and the abstention are read from
+index on the same files and model; its build time, and qa's, are then the
+medians of `--builds` builds of each (default 5), the two taking turns, since
+one build of each moves with whatever else the machine does. The picks and the abstention are read from
 one run with the threshold at 0: an answer's `confidence` says whether the
 default threshold would have kept it. With --store, the same run is made on the
 shared store too and both are printed side by side: `--store postgresql` starts
@@ -171,8 +173,9 @@ def compare_latency(embedded: dict, shared: dict, stores: list, questions: list[
             results[f"{name}_p99"] = percentile(latencies, 0.99)
 
 
-def run_txtai(seeds: Path, questions: list[Question]) -> dict:
-    """txtai 9 with hybrid=True (FAISS + BM25) over the same files and model."""
+def txtai_index(seeds: Path):
+    """txtai 9 with hybrid=True (FAISS + BM25) and our model, loaded; and a function that indexes
+    the files of `seeds` with it and returns the seconds that took."""
     from txtai import Embeddings
 
     from qa.embedding import model_path
@@ -180,9 +183,18 @@ def run_txtai(seeds: Path, questions: list[Question]) -> dict:
     files = sorted(seeds.iterdir())
     embeddings = Embeddings(path=str(model_path()), hybrid=True, backend="faiss", content=False)
     embeddings.index([("warm-up", "the model loads before the clock starts", None)])
-    started = time.perf_counter()
-    embeddings.index((f.name, f.read_text(encoding="utf-8"), None) for f in files)
-    build_s = time.perf_counter() - started
+
+    def build() -> float:
+        started = time.perf_counter()
+        embeddings.index((f.name, f.read_text(encoding="utf-8"), None) for f in files)
+        return time.perf_counter() - started
+    return embeddings, build
+
+
+def run_txtai(seeds: Path, questions: list[Question]) -> dict:
+    """txtai's index of the same files and model: its build time, recall and search latency."""
+    embeddings, build = txtai_index(seeds)
+    build_s = build()
     answerable = [q for q in questions if q.answers]
     rankings, latencies = [], []
     for q in answerable:
@@ -192,6 +204,21 @@ def run_txtai(seeds: Path, questions: list[Question]) -> dict:
         rankings.append([doc_id for doc_id, _ in results])
     return {"recall": recall(rankings, answerable), "build_s": build_s,
             "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99)}
+
+
+def compare_builds(seeds: Path, settings: Settings, rounds: int, ours: dict, theirs: dict) -> None:
+    """Build qa's index and txtai's of the same files `rounds` times each, taking turns, and put the
+    medians in the results (each system's builds are printed too)."""
+    _, build_txtai = txtai_index(seeds)
+    mine, other = [ours["build_s"]], [theirs["build_s"]]
+    for _ in range(rounds - 1):
+        with tempfile.TemporaryDirectory() as index:
+            mine.append(build_index(seeds, index, progress=False, settings=settings).seconds)
+        other.append(build_txtai())
+    ours["build_s"], theirs["build_s"] = statistics.median(mine), statistics.median(other)
+    print("builds (s), taking turns: qa " + ", ".join(f"{s:.1f}" for s in mine)
+          + "; txtai " + ", ".join(f"{s:.1f}" for s in other)
+          + "; ratios " + ", ".join(f"{a / b:.2f}" for a, b in zip(mine, other, strict=True)))
 
 
 def print_table(ours: dict, txtai: dict | None) -> None:
@@ -207,7 +234,8 @@ def print_table(ours: dict, txtai: dict | None) -> None:
         ("answered ones right (F1 >= 0.5)", ours["answered_right"], None, "{:.3f}"),
         ("no-answer questions abstained", ours["abstained"], None, "{:.3f}"),
         ("SQuAD 2.0 F1, all questions, with abstention", ours["squad2"], None, "{:.3f}"),
-        ("build time, models loaded (s)", ours["build_s"], txtai and txtai["build_s"], "{:.1f}"),
+        ("build time, models loaded (s)" + (", median" if txtai else ""), ours["build_s"],
+         txtai and txtai["build_s"], "{:.1f}"),
         ("of the build: embedding chunks and sentences (s)", ours["embed_s"], None, "{:.1f}"),
         ("of the build: parsing every sentence with spaCy (s)", ours["parse_s"], None, "{:.1f}"),
         ("texts embedded per second (build)", ours["texts_per_s"], None, "{:.0f}"),
@@ -294,6 +322,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="SQuAD 2.0 JSON file")
     parser.add_argument("--txtai", action="store_true", help="also measure txtai hybrid (bench extra)")
+    parser.add_argument("--builds", type=int, default=5, help="with --txtai: builds of each system, taking turns")
     parser.add_argument("--store", help="also measure the shared store: 'postgresql' starts a throwaway server, "
                                         "or give a postgresql:// URL")
     parser.add_argument("--set", action="append", default=[], metavar="STAGE.FIELD=VALUE",
@@ -309,6 +338,8 @@ def main() -> None:
               f"({answerable} answerable, {len(questions) - answerable} with no answer)")
         ours = run_qa(seeds, index_dir, questions, settings)
         theirs = run_txtai(seeds, questions) if args.txtai else None
+        if theirs is not None and args.builds > 1:
+            compare_builds(seeds, settings, args.builds, ours, theirs)
         if args.store:
             from qa.store.postgres import masked
 
