@@ -7,6 +7,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +82,30 @@ def test_a_parsing_process_that_dies_loses_nothing(caplog):
     expected = language.load_analyser().analyse(texts, [0, 38])
     assert all(np.array_equal(a, b) for a, b in zip(found, expected, strict=True))
     assert found[1]["start"][0] == 38
+
+
+EXITS_MID_PARSE = """
+import multiprocessing, threading, time
+from qa import language
+if __name__ == "__main__":
+    process = language.parsing_process()
+    process.ready()
+    texts = ["Kirill Dmitriev flew to Miami on 3 May."] * 100_000  # minutes of parsing
+    threading.Thread(target=process.analyse, args=(texts, [0] * len(texts)), daemon=True).start()
+    time.sleep(1)
+    print(*[child.pid for child in multiprocessing.active_children()], flush=True)
+"""
+
+
+def test_a_program_that_exits_mid_parse_is_not_kept_waiting(tmp_path):
+    script = tmp_path / "exits.py"
+    script.write_text(EXITS_MID_PARSE)
+    run = subprocess.Popen([sys.executable, str(script)], cwd=Path(__file__).parents[1],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        (parser,) = map(int, run.stdout.readline().split())  # the parsing process, busy
+        run.wait(timeout=30)  # the parse it leaves behind would take minutes
+    finally:
+        run.kill()
+    with pytest.raises(ProcessLookupError):
+        os.kill(parser, 0)  # and the parsing process went with it
