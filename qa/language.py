@@ -143,11 +143,14 @@ class ParsingProcess:
             self._warm()
 
     def analyse(self, texts: Sequence[str], starts: Sequence[int]) -> list[np.ndarray]:
+        with self._lock:
+            return self._analyse_holding_lock(texts, starts)
+
+    def _analyse_holding_lock(self, texts: Sequence[str], starts: Sequence[int]) -> list[np.ndarray]:
         try:
-            with self._lock:
-                self._warm()
-                self._connection.send((list(texts), list(starts)))
-                return self._receive()
+            self._warm()
+            self._connection.send((list(texts), list(starts)))
+            return self._receive()
         except (EOFError, OSError) as error:
             if self._stopped:
                 raise QAError("parsing stopped: the program is exiting") from error
@@ -160,6 +163,15 @@ class ParsingProcess:
 
     def parse(self, text: str) -> np.ndarray:
         return self.analyse([text], [0])[0]
+
+    def parse_if_free(self, text: str) -> np.ndarray | None:
+        """`parse(text)`, or None at once when the process is busy with another text."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return self._analyse_holding_lock([text], [0])[0]
+        finally:
+            self._lock.release()
 
     def _stop(self) -> None:
         """At exit: end the process, whatever it is parsing."""
@@ -176,6 +188,32 @@ class ParsingProcess:
         if failed:
             raise value
         return value
+
+
+@dataclass
+class QuestionParser:
+    """Parses questions in a `ParsingProcess` of their own when it is free, else in this process.
+    A server answering several questions at once then spends less of its interpreter on spaCy,
+    which holds it (bench.load: 50 clients at 1 s think, p99 44-49 ms against 70-136 ms), and a
+    long question being parsed there never makes a short one wait."""
+
+    process: ParsingProcess
+    here: SpacyAnalyser
+    name: str = NAME
+
+    def analyse(self, texts: Sequence[str], starts: Sequence[int]) -> list[np.ndarray]:
+        return self.here.analyse(texts, starts)
+
+    def parse(self, text: str) -> np.ndarray:
+        found = self.process.parse_if_free(text)
+        return found if found is not None else self.here.parse(text)
+
+
+def question_parser(batch_size: int = 256) -> QuestionParser:
+    """A `QuestionParser` with a process of its own, the model loaded in it."""
+    process = ParsingProcess(batch_size)
+    process.ready()
+    return QuestionParser(process, load_analyser(batch_size))
 
 
 def _serve(connection: Connection, batch_size: int) -> None:

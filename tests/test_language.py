@@ -9,6 +9,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +111,22 @@ def test_a_program_that_exits_mid_parse_is_not_kept_waiting(tmp_path):
         run.kill()
     with pytest.raises(ProcessLookupError):
         os.kill(parser, 0)  # and the parsing process went with it
+
+
+def test_a_question_parser_parses_in_its_process_when_free_and_here_when_busy():
+    parser = language.question_parser()
+    here = language.load_analyser()
+    question = "Who was the Russian envoy in Miami?"
+    assert np.array_equal(parser.parse(question), here.parse(question))  # the process was free
+    texts = ["Kirill Dmitriev flew to Miami on 3 May to meet the American envoys."] * 2000  # seconds of work
+    busy = threading.Thread(target=parser.process.analyse, args=(texts, [0] * len(texts)))
+    busy.start()
+    try:
+        waited = 0.0
+        while parser.process.parse_if_free(question) is not None and waited < 10:
+            time.sleep(0.01)
+            waited += 0.01
+        assert parser.process.parse_if_free(question) is None  # busy: it would not make a question wait
+        assert np.array_equal(parser.parse(question), here.parse(question))
+    finally:
+        busy.join()

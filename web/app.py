@@ -127,7 +127,7 @@ def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
 
     app = create_app(index_dir, seeds_dir if index else None, watch=index, settings=settings, build=index,
                      token=token)
-    app.state.freeze_after_open = True  # see load_retriever
+    app.state.freeze_after_open = app.state.questions_apart = True  # see load_retriever
     doing = f"while {seeds_dir}/ is indexed into" if index else "from"
     print(f"qa serve: answering on http://{host}:{port}/ {doing} {app.state.store}", flush=True)
     # Keep-alive outlasts a burst: under a queue of answers a client's next request must not

@@ -14,7 +14,7 @@ from typing import Annotated
 import humanize
 from fastapi import Depends, FastAPI, Request
 
-from qa import IndexUnavailable, QAError, Retriever, SeedsNotFound, build_index
+from qa import IndexUnavailable, QAError, Retriever, SeedsNotFound, build_index, language
 from qa.build import Progress
 from web.conversation import message
 
@@ -61,12 +61,18 @@ def load_retriever(app: FastAPI) -> Retriever:
     `qa serve` (`freeze_after_open`), the objects alive then, the models' above all, are moved
     out of the garbage collector's sight (`gc.freeze`): its full passes over them paused every
     request in flight, and at 50 clients the p99 fell from 150–290 ms to 67–106 ms without them
-    (bench/load.py)."""
+    (bench/load.py). With `questions_apart` (also `qa serve`), questions are parsed in a process
+    of their own when it is free (`language.QuestionParser`)."""
     state = app.state
     with state.open_lock:
         if state.retriever is None:
+            analyser = state.analyser
+            if analyser is None and state.questions_apart:
+                if state.question_parser is None:  # once, even if the index cannot be opened yet
+                    state.question_parser = language.question_parser(state.settings.language.batch_size)
+                analyser = state.question_parser
             state.retriever = Retriever.open(state.store, settings=state.settings, encoder=state.encoder,
-                                             analyser=state.analyser)
+                                             analyser=analyser)
             if state.freeze_after_open:
                 gc.freeze()
     return state.retriever
@@ -123,6 +129,8 @@ def new_state(app: FastAPI) -> None:
     """The per-app state the functions above read."""
     app.state.retriever = None
     app.state.freeze_after_open = False
+    app.state.questions_apart = False
+    app.state.question_parser = None
     app.state.open_lock = threading.Lock()
     app.state.indexing = Indexing()
 
