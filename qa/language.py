@@ -134,7 +134,7 @@ class ParsingProcess:
         self._lock = threading.Lock()
         self._connection.send((["Warm up."], [0]))  # the model loads now; its reply is read first
         self._warming = True
-        self._stopped = False
+        self._stopped = self._dead = False
         atexit.register(self._stop)
 
     def ready(self) -> None:
@@ -147,19 +147,21 @@ class ParsingProcess:
             return self._analyse_holding_lock(texts, starts)
 
     def _analyse_holding_lock(self, texts: Sequence[str], starts: Sequence[int]) -> list[np.ndarray]:
-        try:
-            self._warm()
-            self._connection.send((list(texts), list(starts)))
-            return self._receive()
-        except (EOFError, OSError) as error:
-            if self._stopped:
-                raise QAError("parsing stopped: the program is exiting") from error
-            log.warning("the parsing process died; parsing in this process instead")
-            global _process
-            with _model_lock:
-                if _process is self:
-                    _process = None
-            return load_analyser(self.batch_size).analyse(texts, starts)
+        if not self._dead:
+            try:
+                self._warm()
+                self._connection.send((list(texts), list(starts)))
+                return self._receive()
+            except (EOFError, OSError) as error:
+                if self._stopped:
+                    raise QAError("parsing stopped: the program is exiting") from error
+                log.warning("the parsing process died; parsing in this process instead")
+                self._dead = True  # once: later calls go straight to this process
+                global _process
+                with _model_lock:
+                    if _process is self:
+                        _process = None
+        return load_analyser(self.batch_size).analyse(texts, starts)
 
     def parse(self, text: str) -> np.ndarray:
         return self.analyse([text], [0])[0]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from qa import answering, embedding, language, lexical, questions
 from qa.answering import Answer
 from qa.candidates import Candidates, Query
@@ -196,12 +198,15 @@ class Retriever:
         return check_question(question, self.settings.answering.max_question_chars)
 
     def _query(self, retrieval: HybridRetrieval, question: str) -> Query:
-        return retrieval.query(question, embedding.embed(self._encoder, [question])[0])
+        return retrieval.query(question, self._vector(question))
+
+    def _vector(self, question: str) -> np.ndarray:
+        return embedding.embed(self._encoder, [question])[0]
 
     def _read(self, retrieval: HybridRetrieval, question: str) -> tuple[Asked, Query]:
         """How the question is read, and its query. The encoder embeds it in another thread while
         spaCy parses it in this one: ONNX Runtime lets go of the interpreter, spaCy holds it, so
         the two overlap (bench.squad's answer() p50: see the README)."""
-        vector = self._embedder.submit(lambda: embedding.embed(self._encoder, [question])[0])
+        vector = self._embedder.submit(self._vector, question)
         asked = questions.read(question, self._analyser.parse(question))
         return asked, retrieval.query(question, vector.result())
