@@ -493,7 +493,9 @@ def test_a_shared_server_asks_for_its_token_once(tmp_path_factory, index_dir, se
             assert "/login" in driver.current_url
             assert driver.find_element(By.ID, "token").is_displayed() and sideways(driver) <= 0
             driver.find_element(By.ID, "token").send_keys("wrong", Keys.ENTER)
-            assert "That is not the token" in driver.find_element(By.CSS_SELECTOR, ".error").text
+            error = WebDriverWait(driver, WAIT).until(  # Enter submits the form: wait for the next page
+                seen.presence_of_element_located((By.CSS_SELECTOR, ".error")))
+            assert "That is not the token" in error.text
             driver.find_element(By.ID, "token").send_keys("open sesame", Keys.ENTER)
             WebDriverWait(driver, WAIT).until(lambda d: d.current_url.endswith("/sources"))
             assert driver.execute_script("return document.cookie") == ""  # HttpOnly: no script can read it
