@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa import lexical, rows
-from qa.candidates import Candidates, ChunkHits, Query
+from qa.candidates import Candidates, ChunkHits, Query, SentenceHits
 from qa.settings import LexicalSettings, RankingSettings
 from qa.store import Reader
 
@@ -62,6 +62,21 @@ def best_in_ranges(scores: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     return found
 
 
+def fuse(question: str, chunks: ChunkHits, sentences: SentenceHits, weights: RankingSettings) -> Candidates:
+    """A store's signals for one question, combined by `weights` into ranked `Candidates`."""
+    own = (weights.sentence_dense * minmax(sentences.cosine)
+           + (1 - weights.sentence_dense) * minmax(sentences.lexical))
+    section = np.where(sentences.section >= 0, own[np.maximum(sentences.section, 0)], 0.0) if len(own) else own
+    sentence_scores = (own + weights.section_weight * section).astype(np.float32)
+    chunk_own = (weights.chunk_dense * minmax(chunks.cosine)
+                 + (1 - weights.chunk_dense) * minmax(chunks.lexical))
+    fused = ((1 - weights.best_sentence) * chunk_own
+             + weights.best_sentence * best_in_ranges(sentence_scores, sentences.of_chunk))
+    order = np.argsort(-fused, kind="stable")
+    return Candidates(question, chunks.take(order), fused[order], sentences.of_chunk[order],
+                      sentences, sentence_scores, section.astype(np.float32))
+
+
 class HybridRetrieval:
     """Fuses a store reader's dense and lexical signals into ranked `Candidates`."""
 
@@ -77,20 +92,8 @@ class HybridRetrieval:
 
     def candidates(self, query: Query, scope: Collection[str] | None = None) -> Candidates:
         """The candidate chunks for a question, best first, with their sentences' signals."""
-        weights = self.ranking
-        chunks = self.reader.candidates(query, weights.candidates, scope)
-        sentences = self.reader.sentences(chunks.ids, query)
-        own = (weights.sentence_dense * minmax(sentences.cosine)
-               + (1 - weights.sentence_dense) * minmax(sentences.lexical))
-        section = np.where(sentences.section >= 0, own[np.maximum(sentences.section, 0)], 0.0) if len(own) else own
-        sentence_scores = (own + weights.section_weight * section).astype(np.float32)
-        chunk_own = (weights.chunk_dense * minmax(chunks.cosine)
-                     + (1 - weights.chunk_dense) * minmax(chunks.lexical))
-        fused = ((1 - weights.best_sentence) * chunk_own
-                 + weights.best_sentence * best_in_ranges(sentence_scores, sentences.of_chunk))
-        order = np.argsort(-fused, kind="stable")
-        return Candidates(query.text, chunks.take(order), fused[order], sentences.of_chunk[order],
-                          sentences, sentence_scores, section.astype(np.float32))
+        chunks = self.reader.candidates(query, self.ranking.candidates, scope)
+        return fuse(query.text, chunks, self.reader.sentences(chunks.ids, query), self.ranking)
 
     def passages(self, candidates: Candidates, k: int) -> list[Passage]:
         """The `k` best candidate chunks as Passages."""
