@@ -50,13 +50,12 @@ SPAN_FEATURES = (  # what pair_features gives each (sentence, span) pair
     "chunk_cosine", "chunk_lexical", "chunk_weighted", "chunk_rank",                              # its passage
     "type_first", "type_other", "type_group", "typed_miss", "typed_sentence",                     # the asked kind
     "entity", "phrase", "constituent", "whole", "overlap", "affiliation_match", "affiliation_clash",  # the span
-    "distance", "path", "head_match", "role_match", "modifier", "length")                         # where it sits
+    "distance", "path", "head_match", "role_match", "length")                                     # where it sits
 CONFIDENCE_FEATURES = ("best", "margin", "entities")
 PRONOUN = language.PART_OF_SPEECH["PRON"]
 AFFILIATION_IDS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
 PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
 CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
-MODIFIERS = frozenset(language.DEPENDENCY[d] for d in ("amod", "compound", "poss", "nmod"))
 MAX_CONSTITUENT = 15  # tokens
 WINDOW = 5  # tokens each side of a span whose question words count as its context
 LINK = re.compile(r",\s|\s(?:and|&)\s|,\s(?:and|&)\s|\s?/\s?")
@@ -304,10 +303,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         typed_sentence = float(any(s.label in asked.labels for s in sentence_spans))
         matched = sentence.matched.tolist()
         anchors = [i for i, hit in enumerate(matched) if hit]
-        deps = tokens["dep"].tolist()
-        roles = [coarse_role(language.DEPENDENCIES[d]) for d in deps]
+        roles = [coarse_role(language.DEPENDENCIES[d]) for d in tokens["dep"].tolist()]
         is_content = [pos not in FUNCTION_POS for pos in tokens["pos"].tolist()]
-        words = np.cumsum(tokens["pos"] != PUNCTUATION).tolist()  # distance counts words: "28-point" is one apart
         contents = np.concatenate([[0], np.cumsum(is_content)]).tolist()
         matched_contents = np.concatenate([[0], np.cumsum(np.logical_and(is_content, matched))]).tolist()
         affiliations = [i for i, e in enumerate(tokens["entity"].tolist()) if e in AFFILIATION_IDS]
@@ -319,9 +316,9 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
             outside = [j for j in anchors if not first <= j < stop]
             near = {sentence.stems[j] for j in outside if first - WINDOW <= j < stop + WINDOW}
             before, after = bisect_left(anchors, first), bisect_left(anchors, stop)  # anchors are sorted
-            distance = words[first] - words[anchors[before - 1]] if before else len(tokens)
+            distance = first - anchors[before - 1] if before else len(tokens)
             if after < len(anchors):
-                distance = min(distance, words[anchors[after]] - words[stop - 1])
+                distance = min(distance, anchors[after] - (stop - 1))
             for j in outside:
                 if (root, j) not in paths:
                     paths[root, j] = tree_distance(chains, root, j, anchor_chains[j])
@@ -349,7 +346,6 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 distance=0.0 if whole else math.log1p(distance), path=0.0 if whole else math.log1p(path),
                 head_match=float(not whole and any(matched[h] for h in chains[root][1:3])),
                 role_match=float(not whole and bool(wh_role) and roles[root] == wh_role),
-                modifier=float(not whole and deps[root] in MODIFIERS and span.label not in NUMERIC | TEMPORAL),
                 length=math.log1p(stop - first)))
     features = table(SPAN_FEATURES, len(rows))
     for name in SPAN_FEATURES:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from stores import STORES
 
-from qa import Answer, IndexUnavailable, Passage, Retriever, answering, build_index
+from qa import Answer, IndexUnavailable, Passage, Retriever, build_index
 from qa.store.layout import current_version
 
 pytestmark = pytest.mark.slow
@@ -79,26 +79,6 @@ def test_seed_questions_are_answered_with_the_span_a_reader_would_highlight(retr
 def test_known_misses(retriever, question, expected):
     answer = retriever.answer(question)
     assert answer.found and expected in answer.text
-
-
-def span_features(retriever: Retriever, question: str) -> dict[str, np.void]:
-    """The features of each candidate span of a question, by the span's text (the first pair of each)."""
-    asked, candidates, reader = retriever.considered(question)
-    pairs = answering.pairs_of(asked, candidates, reader.document_at)
-    rows, found = candidates.sentences.token_rows, {}
-    for span, features in zip(pairs.spans, pairs.features, strict=True):
-        document = reader.document_at(int(candidates.sentences.spans[span.position]["doc"]))
-        found.setdefault(document.text[int(rows[span.first]["start"]):int(rows[span.stop - 1]["end"])], features)
-    return found
-
-
-def test_a_name_inside_a_larger_noun_phrase_is_marked_as_a_modifier_and_a_count_is_not(index_dir):
-    spans = span_features(Retriever.open(index_dir), "Who confirmed that civilians had been taken by force?")
-    assert spans["Ukrainian"]["modifier"] == 1          # "the Ukrainian rights ombudsman": the answer is the phrase
-    assert spans["Grabovske"]["modifier"] == 0
-    spans = span_features(Retriever.open(index_dir), "How many points was the peace plan initially?")
-    assert spans["28"]["modifier"] == 0                 # "a 28-point plan": a number counts what it modifies
-    assert spans["28"]["distance"] == spans["19"]["distance"]  # both one word from "point": the hyphen is no word
 
 
 def test_sources_that_disagree_are_both_shown(retriever):
