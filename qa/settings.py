@@ -125,7 +125,7 @@ class AnsweringSettings:
     answer_chunks: int = knob(8, "answers are picked from the sentences of this many top chunks")
     answer_sentences: int = knob(6, "of which this many, best first, have their phrases weighed")
     chunk_weight: float = knob(0.5, "how much a sentence's chunk score adds to its own in that order")
-    min_confidence: float = knob(0.25, "answer only when the chance the answer is right reaches this "
+    min_confidence: float = knob(0.3, "answer only when the chance the answer is right reaches this "
                                              "(where SQuAD 2.0 F1 with abstention peaks, bench/learn.py)")
     likely_confidence: float = knob(0.5, "from this chance on an answer is shown as likely, below as uncertain")
     conflict_margin: float = knob(2.5, "another document's answer within this score of the best is shown")

@@ -27,12 +27,12 @@ SEED_QUESTIONS = [  # question, document, the answer span as a reader would high
     ("How many points was the peace plan initially?", STALL, "28"),
     ("Which country did the EU fail to agree with over using the frozen assets?", ARENA, "Belgium"),
     ("Which nearby village did the military deny had been occupied?", ARENA, "Ryasne"),
+    ("Which Americans took part in the talks?", ARENA, "Steve Witkoff and Jared Kushner"),
 ]
 KNOWN_MISSES = [  # issue 8's examples the answerer still gets wrong: strict, so a fix shows up here
     ("How big is the EU loan?", "€90 billion"),             # picks the IMF's $161 billion
     ("Who was the Russian envoy?", "Kirill Dmitriev"),      # picks Steve Witkoff, the US envoy
-    ("When did Macron and Putin last speak directly?", "July 2025"),  # right span, abstains (confidence 0.09)
-    ("Which Americans took part in the talks?", "Steve Witkoff and Jared Kushner"),  # right span, confidence 0.23
+    ("When did Macron and Putin last speak directly?", "July 2025"),  # right span, abstains (confidence 0.21)
 ]
 OUT_OF_CORPUS = ["What is the capital of Australia?", "How tall is Mount Everest?",
                  "Who wrote Hamlet?", "How do I bake sourdough bread?",
