@@ -50,7 +50,7 @@ SPAN_FEATURES = (  # what pair_features gives each (sentence, span) pair
     "chunk_cosine", "chunk_lexical", "chunk_weighted", "chunk_rank",                              # its passage
     "type_first", "type_other", "type_group", "typed_miss", "typed_sentence",                     # the asked kind
     "entity", "phrase", "constituent", "whole", "overlap", "affiliation_match", "affiliation_clash",  # the span
-    "distance", "path", "head_match", "role_match", "length")                                     # where it sits
+    "distance", "path", "head_match", "role_match", "wh_noun", "length")                          # where it sits
 CONFIDENCE_FEATURES = ("best", "margin", "entities") + SPAN_FEATURES
 PRONOUN = language.PART_OF_SPEECH["PRON"]
 AFFILIATION_IDS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
@@ -346,6 +346,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 distance=0.0 if whole else math.log1p(distance), path=0.0 if whole else math.log1p(path),
                 head_match=float(not whole and any(matched[h] for h in chains[root][1:3])),
                 role_match=float(not whole and bool(wh_role) and roles[root] == wh_role),
+                wh_noun=float(not whole and bool(asked.wh_noun) and sentence.stems[root] == asked.wh_noun),
                 length=math.log1p(stop - first)))
     features = table(SPAN_FEATURES, len(rows))
     for name in SPAN_FEATURES:

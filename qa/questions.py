@@ -54,6 +54,7 @@ KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
 CONTENT_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("", "NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "X"))
 LIGHT_VERBS = frozenset("be is are was were been being do does did done have has had 's".split())
 WH_WORDS = frozenset("who whom whose what which when where why how".split())
+KIND_WORDS = frozenset("kind kinds type types sort sorts form forms".split())
 SEVERAL = re.compile(r"\b(?:who|what|which) (?:are|were|have|had)\b|\bwhich \w+s\b|\bwho (?!is\b|was\b|'s\b)"
                      r"|\bname (?:the|all)\b|\bwhat \w+s (?:did|do|have|were|are)\b")
 ONE = re.compile(r"\b(?:who|what|which)(?: \w+)? (?:is|was|'s)\b|\bwhich (?:\w+ )?(?!\w+s\b)\w+\b(?= (?:did|was|is))")
@@ -74,6 +75,7 @@ class Asked:
     entity_terms: tuple[tuple[str, ...], ...]   # each entity's BM25 terms; () where `checkable` says no
     wh_role: str
     several: bool
+    wh_noun: str = ""             # stem of the noun a "what/which" determines: "borders" of "What borders"
 
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
@@ -108,12 +110,27 @@ def read(question: str, tokens: np.ndarray) -> Asked:
     entities = tuple(question[int(a):int(b)] for a, b, _ in found)
     wh_role = next((language.DEPENDENCIES[int(t["dep"])] for t, w in zip(tokens, words, strict=True)
                     if w.lower() in WH_WORDS), "")
+    wh_noun = noun_asked(tokens, words)
     stems = stems_of(content)
     names = frozenset(key for key in map(name_key, content[1:] if content[:1] == words[:1] else content) if key)
     entity_terms = tuple(() if not checkable(text, label) else tuple(terms)
                          for text, (_, _, label), terms in zip(entities, found, tokenize(list(entities)), strict=True))
     return Asked(question, kind, labels, frozenset(stems), names, frozenset(zip(stems, stems[1:], strict=False)),
-                 entities, entity_terms, wh_role, wants_several(question))
+                 entities, entity_terms, wh_role, wants_several(question), wh_noun)
+
+
+def noun_asked(tokens: np.ndarray, words: list[str]) -> str:
+    """The stem of the noun a "what/which" determines ("borders" of "What borders", "talks" of
+    "What kind of talks"), or ''."""
+    heads = [n + int(t["head"]) for n, t in enumerate(tokens)]
+    deps = [language.DEPENDENCIES[int(t["dep"])] for t in tokens]
+    noun = next((heads[n] for n, w in enumerate(words) if w.lower() in ("what", "which") and deps[n] == "det"), None)
+    if noun is None:
+        return ""
+    if words[noun].lower() in KIND_WORDS:  # "kind of talks": the talks
+        of = next((n for n in range(len(words)) if heads[n] == noun and deps[n] == "prep"), None)
+        noun = next((n for n in range(len(words)) if of is not None and heads[n] == of and deps[n] == "pobj"), noun)
+    return stems_of([words[noun]])[0]
 
 
 CHECKED_LABELS = frozenset({"PERSON", "GPE", "LOC", "ORG", "NORP", "FAC", "EVENT", "WORK_OF_ART", "LAW", "PRODUCT",

@@ -56,6 +56,16 @@ def test_a_question_is_read_for_its_kind_entities_and_wh_role():
     assert not asked.several
 
 
+@pytest.mark.parametrize("question, noun", [
+    ("What borders does Kyiv want restored?", "border"),
+    ("Which delegation did the Americans meet separately?", "deleg"),
+    ("What kind of direct talks are missing?", "talk"),      # the talks, not the kind
+    ("What did the Kremlin say?", ""),                      # no noun asked for
+])
+def test_a_question_names_the_noun_its_what_or_which_asks_for(question, noun):
+    assert questions.read(question, language.load_analyser().parse(question)).wh_noun == noun
+
+
 def segment_tokens(index: Path) -> np.ndarray:
     reader = FileStore(index, DEFAULT).open(reader_fingerprint(DEFAULT))
     (segment,) = [live.segment for live in reader.segments]
