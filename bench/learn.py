@@ -4,14 +4,15 @@
 
 Every question's (sentence, span) pairs and their features come from
 `qa.answering.pairs_of`, exactly as `Retriever.answer` makes them. Two
-logistic regressions are fitted (scikit-learn):
-- the span model predicts a pair's token F1 with the gold answers (soft
-  labels: each pair counts as right with weight F1 and wrong with 1 - F1), so
-  its best pair is the one with the highest expected F1;
-- the confidence model predicts whether the best pair is right (F1 >= 0.5;
-  SQuAD 2.0's unanswerable questions are never right) from
-  `answering.confidence_features`; a logistic model is calibrated by
-  construction, and the out-of-fold reliability table shows how well.
+models are fitted:
+- the span model is a conditional logit, a softmax over each question's
+  pairs (`fit_span`), whose target is the pairs with the question's best
+  token F1 with the gold answers;
+- the confidence model, a logistic regression (scikit-learn), predicts
+  whether the best pair is right (F1 >= 0.5; SQuAD 2.0's unanswerable
+  questions are never right) from `answering.confidence_features`; a
+  logistic model is calibrated by construction, and the out-of-fold
+  reliability table shows how well.
 Folds group questions by paragraph, so no paragraph is in training and
 test at once. Prints, per model, held-out figures beside the hand-set
 weights'; `--write` saves the models fitted on all questions to qa/weights.json.

@@ -10,9 +10,9 @@ whether it repeats the question. A linear model scores the pairs: its
 weights (`qa/weights.json`) are fitted by `bench/learn.py` on the public
 SQuAD slice, predicting a pair's token F1 with the gold answer, and the best
 pair is the answer. A second linear model gives `confidence`, the chance
-that the answer is right, from the best pair's score, the margin over the
-runner-up and how much of the question the sources cover; below
-`min_confidence` the sources are taken not to say.
+that the answer is right, from the best pair's score and features, the
+margin over the runner-up and how much of the question the sources cover;
+below `min_confidence` the sources are taken not to say.
 """
 
 from __future__ import annotations
