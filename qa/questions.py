@@ -63,7 +63,8 @@ ONE = re.compile(r"\b(?:who|what|which)(?: \w+)? (?:is|was|'s)\b|\bwhich (?:\w+ 
 @dataclass(frozen=True)
 class Asked:
     """What a question asks for: its kind and entity labels ('' and () for any other question),
-    its content stems, its named entities, its wh-word's role and whether it wants several."""
+    its content stems, its named entities, its wh-word's role, whether it wants several and the
+    noun its "what/which" asks for."""
 
     text: str
     kind: str
