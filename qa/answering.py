@@ -30,7 +30,7 @@ import numpy as np
 
 from qa import language
 from qa.candidates import Candidates
-from qa.questions import Asked, name_key, stems_of
+from qa.questions import Asked, as_asked, name_key, stems_of
 from qa.retrieval import Passage, minmax
 from qa.settings import DEFAULT, AnsweringSettings
 from qa.sources import Document
@@ -387,7 +387,7 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
         offset = int(row["start"])
         words = [text[a:b] for a, b in zip((tokens["start"] - offset).tolist(), (tokens["end"] - offset).tolist(),
                                            strict=True)]
-        stems = stems_of(words)
+        stems = as_asked(stems_of(words), asked.phrases)
         matched = np.array([stem in asked.stems or name_key(word) in asked.names
                             for stem, word in zip(stems, words, strict=True)], dtype=bool)
         read[p] = Sentence(p, text, offset, tokens, first, stems, matched)

@@ -8,18 +8,20 @@ Arrays of one value are aligned row for row; spans are `qa.rows` arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class Query:
-    """A question as the store reads it: its text, unit vector and BM25 tokens."""
+    """A question as the store reads it: its text, unit vector and BM25 tokens, and the phrase
+    each of its acronyms stands for in the sources (EU: European Union)."""
 
     text: str
     vector: np.ndarray
     tokens: list[str]
+    spelled_out: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

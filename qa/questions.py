@@ -77,6 +77,7 @@ class Asked:
     wh_role: str
     several: bool
     wh_noun: str = ""             # stem of the noun a "what/which" determines: "borders" of "What borders"
+    phrases: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (acronym stem, stems of its phrase): eu, (european, union)
 
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
@@ -99,8 +100,9 @@ def stems_of(words: list[str], settings: LexicalSettings = DEFAULT.lexical) -> l
     return stemmer(settings.stemmer).stemWords([w.lower() for w in words])
 
 
-def read(question: str, tokens: np.ndarray) -> Asked:
-    """The `Asked` of a question from its text and its TOKEN rows (offsets into `question`).
+def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None = None) -> Asked:
+    """The `Asked` of a question from its text, its TOKEN rows (offsets into `question`) and the
+    phrases its acronyms stand for in the sources (`Query.spelled_out`).
     Its content words are those the parse tags as nouns, verbs, adjectives, numbers or adverbs
     (or leaves untagged), but not wh-words or forms of be, do and have."""
     kind, labels = kind_of(question)
@@ -117,7 +119,20 @@ def read(question: str, tokens: np.ndarray) -> Asked:
     entity_terms = tuple(() if not checkable(text, label) else tuple(terms)
                          for text, (_, _, label), terms in zip(entities, found, tokenize(list(entities)), strict=True))
     return Asked(question, kind, labels, frozenset(stems), names, frozenset(zip(stems, stems[1:], strict=False)),
-                 entities, entity_terms, wh_role, wants_several(question), wh_noun)
+                 entities, entity_terms, wh_role, wants_several(question), wh_noun,
+                 tuple((stems_of([acronym])[0], tuple(stems_of(phrase.split())))
+                       for acronym, phrase in (spelled_out or {}).items()))
+
+
+def as_asked(stems: list[str], phrases: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:
+    """`stems` with each run that spells out one of the question's acronyms read as the acronym:
+    "European Union" in a sentence then matches the question's "EU"."""
+    found = list(stems)
+    for acronym, phrase in phrases:
+        for n in range(len(stems) - len(phrase) + 1):
+            if tuple(stems[n:n + len(phrase)]) == phrase:
+                found[n:n + len(phrase)] = [acronym] * len(phrase)
+    return found
 
 
 def noun_asked(tokens: np.ndarray, words: list[str]) -> str:

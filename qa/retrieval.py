@@ -87,8 +87,9 @@ class HybridRetrieval:
 
     def query(self, question: str, vector: np.ndarray) -> Query:
         """The question as the store reads it; its acronyms' phrases join its BM25 tokens."""
-        expanded = " ".join(self.reader.spelled_out(dict.fromkeys(lexical.ACRONYM.findall(question))).values())
-        return Query(question, vector, lexical.tokenize([f"{question} {expanded}"], self.lexical)[0])
+        spelled = self.reader.spelled_out(dict.fromkeys(lexical.ACRONYM.findall(question)))
+        expanded = " ".join(spelled.values())
+        return Query(question, vector, lexical.tokenize([f"{question} {expanded}"], self.lexical)[0], spelled)
 
     def candidates(self, query: Query, scope: Collection[str] | None = None) -> Candidates:
         """The candidate chunks for a question, best first, with their sentences' signals."""

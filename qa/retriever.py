@@ -208,5 +208,6 @@ class Retriever:
         spaCy parses it in this one: ONNX Runtime lets go of the interpreter, spaCy holds it, so
         the two overlap (bench.squad's answer() p50: see the README)."""
         vector = self._embedder.submit(self._vector, question)
-        asked = questions.read(question, self._analyser.parse(question))
-        return asked, retrieval.query(question, vector.result())
+        parse = self._analyser.parse(question)
+        query = retrieval.query(question, vector.result())
+        return questions.read(question, parse, query.spelled_out), query

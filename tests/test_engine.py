@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from stores import STORES
 
-from qa import Answer, IndexUnavailable, Passage, Retriever, build_index
+from qa import Answer, IndexUnavailable, Passage, Retriever, answering, build_index
 from qa.store.layout import current_version
 
 pytestmark = pytest.mark.slow
@@ -80,6 +80,25 @@ def test_seed_questions_are_answered_with_the_span_a_reader_would_highlight(retr
 def test_known_misses(retriever, question, expected):
     answer = retriever.answer(question)
     assert answer.found and expected in answer.text
+
+
+def span_features(retriever: Retriever, question: str) -> dict[str, np.void]:
+    """The features of each candidate span of a question, by the span's text (the first pair of each)."""
+    asked, candidates, reader = retriever.considered(question)
+    pairs = answering.pairs_of(asked, candidates, reader.document_at)
+    rows, found = candidates.sentences.token_rows, {}
+    for span, features in zip(pairs.spans, pairs.features, strict=True):
+        document = reader.document_at(int(candidates.sentences.spans[span.position]["doc"]))
+        found.setdefault(document.text[int(rows[span.first]["start"]):int(rows[span.stop - 1]["end"])], features)
+    return found
+
+
+def test_a_heading_that_spells_out_the_questions_acronym_is_context_for_it(retriever):
+    spans = span_features(retriever, "How big is the EU loan?")
+    # "This commitment, amounting to €90 billion..." sits under "European Union's Substantial Financial
+    # Commitment to Kyiv": the heading's European Union is the question's EU
+    assert spans["€90 billion"]["context"] > 0
+    assert spans["€90 billion"]["coverage"] < spans["$161 billion"]["coverage"]  # its own words do not say EU
 
 
 def test_sources_that_disagree_are_both_shown(retriever):

@@ -5,7 +5,7 @@ import pytest
 
 from qa import language, rows
 from qa.answering import Sentence, Span, ancestors, same_value, spans_in, tree_distance, unmentioned, widen
-from qa.questions import Asked, checkable, kind_of, wants_several
+from qa.questions import Asked, as_asked, checkable, kind_of, wants_several
 
 
 @pytest.mark.parametrize("question, kind, first_label", [
@@ -153,3 +153,11 @@ def test_a_question_about_something_the_sources_never_mention_is_not_theirs_to_a
 ])
 def test_only_names_dates_and_numbers_the_sources_would_have_to_spell_are_checked(text, label, checked):
     assert checkable(text, label) == checked
+
+
+def test_a_sentence_that_spells_out_an_acronym_of_the_question_matches_it():
+    phrases = (("eu", ("european", "union")),)
+    assert as_asked(["the", "european", "union", "lend"], phrases) == ["the", "eu", "eu", "lend"]
+    assert as_asked(["european", "partner"], phrases) == ["european", "partner"]  # the whole phrase or nothing
+    assert as_asked(["union", "european"], phrases) == ["union", "european"]
+
