@@ -41,7 +41,7 @@ class Signals:
     gold: str
     chunks: ChunkHits
     sentences: SentenceHits
-    docs: list[str]
+    doc_of: dict[int, str]  # chunk id -> its document's id
 
 
 def gold_ranks(signals: list[Signals], weights: RankingSettings) -> np.ndarray:
@@ -49,8 +49,7 @@ def gold_ranks(signals: list[Signals], weights: RankingSettings) -> np.ndarray:
     ranks = np.full(len(signals), 10**6)
     for n, s in enumerate(signals):
         fused = fuse(s.question, s.chunks, s.sentences, weights)
-        by_id = dict(zip(s.chunks.ids.tolist(), s.docs, strict=True))
-        ranked = unique_docs([by_id[i] for i in fused.chunks.ids.tolist()])  # best first
+        ranked = unique_docs([s.doc_of[i] for i in fused.chunks.ids.tolist()])  # best first
         if s.gold in ranked:
             ranks[n] = ranked.index(s.gold)
     return ranks
@@ -67,8 +66,9 @@ def read_signals(data: Path, work: Path) -> list[Signals]:
     for q in questions:
         _, candidates, reader = retriever.considered(q.text)
         sentences = dataclasses.replace(candidates.sentences, of_chunk=candidates.chunk_sentences)
-        docs = [reader.document_at(int(span["doc"])).id for span in candidates.chunks.spans]
-        signals.append(Signals(q.text, q.doc_id, candidates.chunks, sentences, docs))
+        doc_of = {int(i): reader.document_at(int(span["doc"])).id
+                  for i, span in zip(candidates.chunks.ids, candidates.chunks.spans, strict=True)}
+        signals.append(Signals(q.text, q.doc_id, candidates.chunks, sentences, doc_of))
     return signals
 
 
