@@ -28,7 +28,7 @@ from qa.candidates import ChunkHits, SentenceHits
 from qa.retrieval import fuse
 from qa.settings import DEFAULT, RankingSettings
 
-GRID = {"sentence_dense": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0), "chunk_dense": (0.3, 0.4, 0.5, 0.6, 0.7),
+GRID = {"ranking_dense": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0), "chunk_dense": (0.3, 0.4, 0.5, 0.6, 0.7),
         "best_sentence": (0.35, 0.5, 0.65, 0.8)}
 FOLDS = 5
 

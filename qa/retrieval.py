@@ -6,9 +6,13 @@ candidates, then combined convexly (weights in `RankingSettings`):
 - a sentence scores `sentence_dense` x its cosine + the rest x its BM25 score,
   plus `section_weight` x its section heading's score: a sentence is read in
   its section;
-- a chunk scores half its own cosine/BM25 mix and half its best sentence:
-  most questions are answered by one sentence, so a chunk holding a strongly
-  matching sentence ranks up;
+- a chunk scores `best_sentence` x its best sentence + the rest x its own
+  cosine/BM25 mix (`chunk_dense`): most questions are answered by one
+  sentence, so a chunk holding a strongly matching sentence ranks up. That
+  best sentence is scored with its own mix, `ranking_dense`: leaning on the
+  sentence vectors ranks paragraphs better, while the sentences that
+  answering reads first are better found by `sentence_dense`'s mix
+  (bench/fusion.py, bench/learn.py);
 - an acronym in the question (EU) also searches for the phrase it stands for
   in the sources (European Union), found where its words' initials spell it
   (`Reader.spelled_out`).
@@ -62,19 +66,26 @@ def best_in_ranges(scores: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     return found
 
 
+def sentence_scores(sentences: SentenceHits, dense: float, section_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each sentence's score, `dense` x its cosine + the rest x its BM25 score + `section_weight`
+    x its section heading's own; and that heading's own score (0 without one)."""
+    own = dense * minmax(sentences.cosine) + (1 - dense) * minmax(sentences.lexical)
+    section = np.where(sentences.section >= 0, own[np.maximum(sentences.section, 0)], 0.0) if len(own) else own
+    return (own + section_weight * section).astype(np.float32), section.astype(np.float32)
+
+
 def fuse(question: str, chunks: ChunkHits, sentences: SentenceHits, weights: RankingSettings) -> Candidates:
     """A store's signals for one question, combined by `weights` into ranked `Candidates`."""
-    own = (weights.sentence_dense * minmax(sentences.cosine)
-           + (1 - weights.sentence_dense) * minmax(sentences.lexical))
-    section = np.where(sentences.section >= 0, own[np.maximum(sentences.section, 0)], 0.0) if len(own) else own
-    sentence_scores = (own + weights.section_weight * section).astype(np.float32)
+    scores, section = sentence_scores(sentences, weights.sentence_dense, weights.section_weight)
+    ranking = (scores if weights.ranking_dense == weights.sentence_dense
+               else sentence_scores(sentences, weights.ranking_dense, weights.section_weight)[0])
     chunk_own = (weights.chunk_dense * minmax(chunks.cosine)
                  + (1 - weights.chunk_dense) * minmax(chunks.lexical))
     fused = ((1 - weights.best_sentence) * chunk_own
-             + weights.best_sentence * best_in_ranges(sentence_scores, sentences.of_chunk))
+             + weights.best_sentence * best_in_ranges(ranking, sentences.of_chunk))
     order = np.argsort(-fused, kind="stable")
     return Candidates(question, chunks.take(order), fused[order], sentences.of_chunk[order],
-                      sentences, sentence_scores, section.astype(np.float32))
+                      sentences, scores, section)
 
 
 class HybridRetrieval:

@@ -115,8 +115,10 @@ class StoreSettings:
 class RankingSettings:
     candidates: int = knob(100, "chunks taken from each of the dense and the lexical top lists")
     sentence_dense: float = knob(0.6, "share of cosine (rest BM25) in a sentence's score")
-    chunk_dense: float = knob(0.5, "share of cosine (rest BM25) in a chunk's own score")
-    best_sentence: float = knob(0.5, "share of a chunk's score that comes from its best sentence")
+    ranking_dense: float = knob(0.8, "the same share in the sentence score that ranks chunks (their best "
+                                     "sentence's)")
+    chunk_dense: float = knob(0.3, "share of cosine (rest BM25) in a chunk's own score")
+    best_sentence: float = knob(0.65, "share of a chunk's score that comes from its best sentence")
     section_weight: float = knob(0.3, "how much a sentence's section heading adds to its score")
 
 

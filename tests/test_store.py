@@ -8,8 +8,9 @@ import pytest
 from fast_encoder import WordAnalyser, WordHashEncoder
 from stores import STORES, location
 
-from qa import Retriever, build_index
-from qa.retrieval import HybridRetrieval, best_in_ranges, minmax
+from qa import Retriever, build_index, rows
+from qa.candidates import ChunkHits, SentenceHits
+from qa.retrieval import HybridRetrieval, best_in_ranges, fuse, minmax
 from qa.settings import DEFAULT
 from qa.store import FileStore, open_store
 from qa.store.manifest import reader_fingerprint
@@ -96,6 +97,21 @@ def test_fusion_ranks_chunks_best_first_with_scores_in_range(reader):
     assert top.id == "notes/bridge.txt"
     passage = retrieval.passages(candidates, 1)[0]
     assert top.text[passage.start:passage.end] == passage.text
+
+
+def test_chunks_rank_by_their_own_mix_of_their_sentences_signals():
+    """Two one-sentence chunks, one matching the question's meaning, one its words: the chunks'
+    order follows `ranking_dense`, the sentences' own scores follow `sentence_dense` alone."""
+    chunks = ChunkHits(np.arange(2), rows.chunk_rows(0, [(0, 10), (10, 20)]), np.array([0.5, 0.5], np.float32),
+                       np.array([1.0, 1.0], np.float32))
+    sentences = SentenceHits(np.arange(2), rows.sentence_rows(0, [(0, 10, False), (10, 20, False)]),
+                             np.zeros(2, rows.RANGE), np.zeros(0, rows.TOKEN), {},
+                             np.array([0.9, 0.2], np.float32), np.array([1.0, 6.0], np.float32),
+                             np.array([-1, -1]), np.array([(0, 1), (1, 2)], rows.RANGE))
+    dense, lexical = (fuse("q", chunks, sentences, DEFAULT.replace(ranking={"ranking_dense": share}).ranking)
+                      for share in (0.9, 0.1))
+    assert dense.chunks.ids.tolist() == [0, 1] and lexical.chunks.ids.tolist() == [1, 0]
+    assert dense.sentence_scores.tolist() == lexical.sentence_scores.tolist()
 
 
 @pytest.mark.parametrize("values, expected", [
