@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,7 +50,7 @@ SPAN_FEATURES = (  # what pair_features gives each (sentence, span) pair
     "chunk_cosine", "chunk_lexical", "chunk_weighted", "chunk_rank",                              # its passage
     "type_first", "type_other", "type_group", "typed_miss", "typed_sentence",                     # the asked kind
     "entity", "phrase", "constituent", "whole", "overlap", "affiliation_match", "affiliation_clash",  # the span
-    "distance", "path", "head_match", "role_match", "wh_noun", "length")                          # where it sits
+    "quoted", "distance", "path", "head_match", "role_match", "wh_noun", "length")                # where it sits
 CONFIDENCE_FEATURES = ("best", "margin", "entities") + SPAN_FEATURES
 PRONOUN = language.PART_OF_SPEECH["PRON"]
 AFFILIATION_IDS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
@@ -58,6 +58,7 @@ PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
 CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
 MAX_CONSTITUENT = 15  # tokens
 WINDOW = 5  # tokens each side of a span whose question words count as its context
+QUOTE = re.compile(r'[“"]([^“”"]+)[”"]')
 LINK = re.compile(r",\s|\s(?:and|&)\s|,\s(?:and|&)\s|\s?/\s?")
 FUNCTION_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("ADP", "DET", "PUNCT", "CCONJ", "PART", "SCONJ",
                                                               "AUX", "PRON", "SPACE"))
@@ -161,7 +162,7 @@ class Sentence:
 def spans_in(sentence: Sentence, chains: list[list[int]] | None = None) -> list[Span]:
     """The named entities, noun phrases and other constituents (the parse subtrees of objects,
     complements, clauses and prepositional phrases, `CONSTITUENTS`) of a sentence, each once
-    (first as an entity, then as a noun phrase), then the whole sentence."""
+    (first as an entity, then as a noun phrase) and the stretches it quotes, then the whole sentence."""
     tokens, found, seen = sentence.tokens, [], set()
     for first, stop in runs(tokens["entity_begins"], tokens["entity"]):
         label = language.ENTITY_LABELS[int(tokens["entity"][first])]
@@ -174,7 +175,7 @@ def spans_in(sentence: Sentence, chains: list[list[int]] | None = None) -> list[
         if (first, stop) not in seen and not (stop - first == 1 and tokens["pos"][first] == PRONOUN):
             found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "NP"))
             seen.add((first, stop))
-    for first, stop in subtrees(tokens, chains if chains is not None else ancestors(tokens)):
+    for first, stop in subtrees(tokens, chains if chains is not None else ancestors(tokens)) + quotes(sentence):
         if (first, stop) not in seen and stop - first < len(tokens):
             found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "PHRASE"))
             seen.add((first, stop))
@@ -200,6 +201,23 @@ def subtrees(tokens: np.ndarray, chains: list[list[int]]) -> list[tuple[int, int
     found = []
     for token in [i for i, dep in enumerate(tokens["dep"].tolist()) if dep in CONSTITUENTS]:
         first, stop = left[token], right[token] + 1
+        while first < stop and parts[first] == PUNCTUATION:
+            first += 1
+        while stop > first and parts[stop - 1] == PUNCTUATION:
+            stop -= 1
+        if 0 < stop - first <= MAX_CONSTITUENT:
+            found.append((first, stop))
+    return found
+
+
+def quotes(sentence: Sentence) -> list[tuple[int, int]]:
+    """[first, stop) of each stretch of at most MAX_CONSTITUENT tokens the sentence puts in double
+    quotes, punctuation at its ends left out: a report quotes how someone described something."""
+    starts = (sentence.tokens["start"] - sentence.start).tolist()
+    ends = (sentence.tokens["end"] - sentence.start).tolist()
+    parts, found = sentence.tokens["pos"].tolist(), []
+    for quote in QUOTE.finditer(sentence.text):
+        first, stop = bisect_left(starts, quote.start(1)), bisect_right(ends, quote.end(1))
         while first < stop and parts[first] == PUNCTUATION:
             first += 1
         while stop > first and parts[stop - 1] == PUNCTUATION:
@@ -300,6 +318,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         chunk_weighted = sum(weight[stem] for stem in chunk_stems[chunk] & asked.stems) / all_weight
         chains = ancestors(tokens)
         sentence_spans = spans_in(sentence, chains)
+        quoted = set(quotes(sentence))
         typed_sentence = float(any(s.label in asked.labels for s in sentence_spans))
         matched = sentence.matched.tolist()
         anchors = [i for i, hit in enumerate(matched) if hit]
@@ -341,6 +360,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 typed_sentence=typed_sentence,
                 entity=float(span.label not in ("NP", "PHRASE", "SENTENCE")), phrase=float(span.label == "NP"),
                 constituent=float(span.label == "PHRASE"), whole=float(whole), overlap=overlap,
+                quoted=float((first, stop) in quoted),
                 affiliation_match=float(not whole and affiliation is not None and matched[affiliation]),
                 affiliation_clash=float(not whole and affiliation is not None and not matched[affiliation]),
                 distance=0.0 if whole else math.log1p(distance), path=0.0 if whole else math.log1p(path),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa import language, rows
-from qa.answering import Sentence, Span, ancestors, same_value, spans_in, tree_distance, unmentioned, widen
+from qa.answering import Sentence, Span, ancestors, quotes, same_value, spans_in, tree_distance, unmentioned, widen
 from qa.questions import Asked, as_asked, checkable, kind_of, wants_several
 
 
@@ -107,6 +107,23 @@ def test_a_money_answer_takes_its_conversion_in_brackets():
     assert text[start - 100:end - 100] == "€90 billion"
     start, end = widen(asked("How big is the loan?", False), sentence, money, start, end)
     assert text[start - 100:end - 100] == "€90 billion ($106 billion)"
+
+
+def test_a_quoted_description_is_a_candidate_without_its_quotes_and_comma():
+    text = "Peskov cited “ mutual political will , ” as the condition"
+    sentence = sentence_of(text, [("PERSON", "B", "PROPN", 1), ("", "", "VERB", 0), ("", "", "PUNCT", 1),
+                                  ("", "B", "ADJ", 2), ("", "I", "ADJ", 1), ("", "I", "NOUN", -4),
+                                  ("", "", "PUNCT", -1), ("", "", "PUNCT", -2), ("", "", "ADP", -6),
+                                  ("", "B", "DET", 1), ("", "I", "NOUN", -2)])
+    assert quotes(sentence) == [(3, 6)]
+    assert Span(0, 3, 6, "NP") in spans_in(sentence)  # the noun phrase is that stretch: listed once
+    tags = [("", "", "PRON", 1), ("", "", "VERB", 0), ("", "", "PRON", -1), ("", "", "PUNCT", 1),
+            ("", "", "ADJ", -3), ("", "", "PUNCT", -1), ("", "", "CCONJ", -5), ("", "", "VERB", -6)]
+    straight = sentence_of('They called it " productive " and left', tags)
+    assert quotes(straight) == [(4, 5)]
+    assert Span(0, 4, 5, "PHRASE") in spans_in(straight)  # no entity, phrase or subtree: added for the quote
+    assert quotes(sentence_of("They called it productive and left", [t for n, t in enumerate(tags)
+                                                                      if n not in (3, 5)])) == []
 
 
 def test_tree_distance_counts_the_edges_between_two_tokens():
