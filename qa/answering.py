@@ -514,7 +514,8 @@ def confidence_features(asked: Asked, best: np.void, score: float, runner_up: fl
 def widen(asked: Asked, sentence: Sentence, span: Span, start: int, end: int) -> tuple[int, int]:
     """A money amount takes its converted amount in brackets ("€90 billion ($106 billion)"); an
     answer to a question that asks for several takes the entities of its kind coordinated with it
-    ("Steve Witkoff and Jared Kushner")."""
+    ("Steve Witkoff and Jared Kushner"); a nationality asked "who" takes the people it describes, the
+    noun phrase it modifies."""
     local_start, local_end = start - sentence.start, end - sentence.start
     if span.label == "MONEY":
         match = CONVERSION.match(sentence.text, local_end)
@@ -523,6 +524,12 @@ def widen(asked: Asked, sentence: Sentence, span: Span, start: int, end: int) ->
         primary = CONVERTED.search(sentence.text[:local_start])  # the span is the conversion itself
         if primary and sentence.text[local_end:local_end + 1] == ")":
             return sentence.start + primary.start(), end + 1
+    if asked.kind == "person" and span.label == "NORP":  # "Ukrainian" of "Ukrainian human rights monitors"
+        tokens, first, stop = sentence.tokens, span.first - sentence.first, span.stop - sentence.first
+        holder = next(((a, b) for a, b in runs(tokens["phrase"] == 1, tokens["phrase"]) if a <= first and stop <= b
+                       and tokens["entity"][b - 1] != tokens["entity"][first]), None)
+        if holder is not None:
+            return int(tokens["start"][holder[0]]), int(tokens["end"][holder[1] - 1])
     if asked.several and span.label in NAMED:
         tokens = sentence.tokens
         same = [(a, b) for a, b in runs(tokens["entity_begins"], tokens["entity"])

@@ -30,6 +30,8 @@ SEED_QUESTIONS = [  # question, document, the answer span as a reader would high
     ("What borders does Kyiv want restored?", STALL, "its 1991 borders"),  # the noun a "what" asks for
     ("What does Putin require before he will talk, according to the Kremlin?", ARENA,
      "mutual political will"),  # the words a source quotes
+    ("Which official confirmed that civilians had been taken by force?", ARENA,
+     "The Ukrainian rights ombudsman"),  # the person a nationality describes
 ]
 KNOWN_MISSES = [  # questions the answerer still gets wrong: strict, so a fix shows up here
     ("How big is the EU loan?", "€90 billion"),             # picks the IMF's $161 billion

@@ -97,6 +97,22 @@ def test_a_question_for_several_takes_the_coordinated_names_and_one_for_one_does
     assert WITKOFF[start - 100:end - 100] == "Kirill Dmitriev"
 
 
+def test_a_nationality_asked_who_takes_the_people_it_describes():
+    text = "Ukrainian human rights monitors raised the allegations"
+    sentence = sentence_of(text, [("NORP", "B", "ADJ", 3), ("", "I", "ADJ", 1), ("", "I", "NOUN", 1),
+                                  ("", "I", "NOUN", 1), ("", "", "VERB", 0), ("", "B", "DET", 1),
+                                  ("", "I", "NOUN", -2)])
+    norp = Span(0, 0, 1, "NORP")
+    start, end = widen(asked("Who first raised the allegations?", False), sentence, norp, 100, 109)
+    assert text[start - 100:end - 100] == "Ukrainian human rights monitors"
+    assert widen(asked("What nationality were the monitors?", False), sentence, norp, 100, 109) == (100, 109)
+    alone = sentence_of("Ukrainian officials and Russians met", [
+        ("NORP", "B", "ADJ", 1), ("", "I", "NOUN", 3), ("", "", "CCONJ", -1), ("NORP", "B", "PROPN", -2),
+        ("", "", "VERB", 0)])
+    russians = Span(0, 3, 4, "NORP")  # a noun phrase of its own: nothing to take
+    assert widen(asked("Who met?", False), alone, russians, 124, 132) == (124, 132)
+
+
 def test_a_money_answer_takes_its_conversion_in_brackets():
     text = "The loan of €90 billion ($106 billion) was agreed"
     sentence = sentence_of(text, [("", "B", "DET", 1), ("", "I", "NOUN", 6), ("", "", "ADP", -1),
