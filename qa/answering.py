@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pycountry
 
 from qa import language
 from qa.candidates import Candidates
@@ -58,6 +59,7 @@ PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
 CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
 MAX_CONSTITUENT = 15  # tokens
 WINDOW = 5  # tokens each side of a span whose question words count as its context
+TOWN_NOUNS = frozenset(stems_of(["city", "town", "village", "capital", "port"]))
 QUOTE = re.compile(r'[“"]([^“”"]+)[”"]')
 LINK = re.compile(r",\s|\s(?:and|&)\s|,\s(?:and|&)\s|\s?/\s?")
 FUNCTION_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("ADP", "DET", "PUNCT", "CCONJ", "PART", "SCONJ",
@@ -227,6 +229,29 @@ def quotes(sentence: Sentence) -> list[tuple[int, int]]:
     return found
 
 
+@lru_cache(maxsize=1)
+def country_names() -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every ISO 3166 country's names and codes, lower-cased, and its longer names alone."""
+    names = {getattr(c, field).lower() for c in pycountry.countries
+             for field in ("name", "official_name", "common_name", "alpha_2", "alpha_3") if hasattr(c, field)}
+    return frozenset(names), tuple(name for name in names if len(name) > 3)
+
+
+@lru_cache(maxsize=4096)
+def is_country(text: str) -> bool:
+    """Whether a place's name names a country: a name or code of ISO 3166 ("US", "U.S.", "the
+    United States", "Belgium"), or the start of one ("Russia" of "Russian Federation")."""
+    name = text.lower().removeprefix("the ").replace(".", "").strip()
+    exact, long = country_names()
+    return name in exact or (len(name) > 3 and any(n.startswith(name) for n in long))
+
+
+def place_clash(asked: Asked, label: str, text: str) -> bool:
+    """A country where a city, town or village is asked for. (The other way round is no clash:
+    Wales and England are countries that ISO 3166 does not list.)"""
+    return label == "GPE" and asked.wh_noun in TOWN_NOUNS and is_country(text)
+
+
 def runs(begins: np.ndarray, inside: np.ndarray) -> list[tuple[int, int]]:
     """[first, stop) of each run that starts where `begins` and goes on while `inside` is non-zero."""
     found = []
@@ -346,6 +371,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
             content = contents[stop] - contents[first]
             overlap = (matched_contents[stop] - matched_contents[first]) / content if content else 0.0
             whole = span.label == "SENTENCE"
+            at = sentence.start
+            span_text = sentence.text[int(tokens["start"][first]) - at:int(tokens["end"][stop - 1]) - at]
             spans.append(span)
             rows.append(dict(
                 sentence=float(candidates.sentence_scores[position]), chunk=float(candidates.chunk_scores[chunk]),
@@ -356,11 +383,13 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 type_first=float(bool(asked.labels) and span.label == first_label),
                 type_other=float(span.label in asked.labels[1:]),
                 type_group=float(span.label in group and span.label not in asked.labels),
-                typed_miss=float(bool(asked.labels) and span.label not in asked.labels),
+                typed_miss=float(bool(asked.labels) and span.label not in asked.labels
+                                 or place_clash(asked, span.label, span_text)),
                 typed_sentence=typed_sentence,
                 entity=float(span.label not in ("NP", "PHRASE", "SENTENCE")), phrase=float(span.label == "NP"),
                 constituent=float(span.label == "PHRASE"), whole=float(whole), overlap=overlap,
                 quoted=float((first, stop) in quoted),
+
                 affiliation_match=float(not whole and affiliation is not None and matched[affiliation]),
                 affiliation_clash=float(not whole and affiliation is not None and not matched[affiliation]),
                 distance=0.0 if whole else math.log1p(distance), path=0.0 if whole else math.log1p(path),

@@ -137,10 +137,20 @@ def as_asked(stems: list[str], phrases: tuple[tuple[str, tuple[str, ...]], ...])
 
 def noun_asked(tokens: np.ndarray, words: list[str]) -> str:
     """The stem of the noun a "what/which" determines ("borders" of "What borders", "talks" of
-    "What kind of talks"), or ''."""
+    "What kind of talks"), or ''. Where the parse misses the determiner ("In which city" read as
+    "in which" + "city"), the nouns right after the wh-word stand in: the last of them, their head."""
     heads = [n + int(t["head"]) for n, t in enumerate(tokens)]
     deps = [language.DEPENDENCIES[int(t["dep"])] for t in tokens]
-    noun = next((heads[n] for n, w in enumerate(words) if w.lower() in ("what", "which") and deps[n] == "det"), None)
+    parts = [language.PARTS_OF_SPEECH[int(t["pos"])] for t in tokens]
+    wh = next((n for n, w in enumerate(words) if w.lower() in ("what", "which")), None)
+    if wh is None:
+        return ""
+    noun: int | None = heads[wh] if deps[wh] == "det" else None
+    if noun is None:
+        run = wh + 1
+        while run < len(words) and parts[run] in ("ADJ", "PROPN", "NOUN"):
+            run += 1
+        noun = next((n for n in range(run - 1, wh, -1) if parts[n] == "NOUN"), None)
     if noun is None:
         return ""
     if words[noun].lower() in KIND_WORDS:  # "kind of talks": the talks

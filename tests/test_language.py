@@ -61,6 +61,8 @@ def test_a_question_is_read_for_its_kind_entities_and_wh_role():
     ("Which delegation did the Americans meet separately?", "deleg"),
     ("What kind of direct talks are missing?", "talk"),      # the talks, not the kind
     ("What did the Kremlin say?", ""),                      # no noun asked for
+    ("In which city were the negotiations held?", "citi"),  # the parse reads "in which" + "city"
+    ("What California city last hosted the Super Bowl?", "citi"),
 ])
 def test_a_question_names_the_noun_its_what_or_which_asks_for(question, noun):
     assert questions.read(question, language.load_analyser().parse(question)).wh_noun == noun

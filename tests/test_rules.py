@@ -1,10 +1,24 @@
 """Model-free tables: what a question asks for, and how candidate spans are found and widened."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from qa import language, rows
-from qa.answering import Sentence, Span, ancestors, quotes, same_value, spans_in, tree_distance, unmentioned, widen
+from qa.answering import (
+    Sentence,
+    Span,
+    ancestors,
+    is_country,
+    place_clash,
+    quotes,
+    same_value,
+    spans_in,
+    tree_distance,
+    unmentioned,
+    widen,
+)
 from qa.questions import Asked, as_asked, checkable, kind_of, wants_several
 
 
@@ -111,6 +125,21 @@ def test_a_nationality_asked_who_takes_the_people_it_describes():
         ("", "", "VERB", 0)])
     russians = Span(0, 3, 4, "NORP")  # a noun phrase of its own: nothing to take
     assert widen(asked("Who met?", False), alone, russians, 124, 132) == (124, 132)
+
+
+@pytest.mark.parametrize("name, country", [
+    ("Belgium", True), ("the United States", True), ("U.S.", True), ("Russia", True),  # "Russian Federation"
+    ("Miami", False), ("Moscow", False), ("Florida", False), ("Europe", False),
+])
+def test_a_place_name_is_a_country_by_iso_3166(name, country):
+    assert is_country(name) == country
+
+
+def test_a_country_is_no_answer_where_a_city_is_asked_for():
+    city = dataclasses.replace(asked("In which city were the talks held?", False), wh_noun="citi")
+    assert place_clash(city, "GPE", "the US") and not place_clash(city, "GPE", "Miami")
+    land = dataclasses.replace(asked("Which country was the go-between?", False), wh_noun="countri")
+    assert not place_clash(land, "GPE", "the US") and not place_clash(land, "GPE", "Miami")
 
 
 def test_a_money_answer_takes_its_conversion_in_brackets():
