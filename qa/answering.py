@@ -200,16 +200,19 @@ def subtrees(tokens: np.ndarray, chains: list[list[int]]) -> list[tuple[int, int
     for token, chain in enumerate(chains):
         for head in chain[1:]:
             left[head], right[head] = min(left[head], token), max(right[head], token)
-    found = []
-    for token in [i for i, dep in enumerate(tokens["dep"].tolist()) if dep in CONSTITUENTS]:
-        first, stop = left[token], right[token] + 1
-        while first < stop and parts[first] == PUNCTUATION:
-            first += 1
-        while stop > first and parts[stop - 1] == PUNCTUATION:
-            stop -= 1
-        if 0 < stop - first <= MAX_CONSTITUENT:
-            found.append((first, stop))
-    return found
+    found = [trimmed(parts, left[i], right[i] + 1) for i, dep in enumerate(tokens["dep"].tolist())
+             if dep in CONSTITUENTS]
+    return [span for span in found if span]
+
+
+def trimmed(parts: list[int], first: int, stop: int) -> tuple[int, int] | None:
+    """Tokens [first, stop) without the punctuation at their ends, if some are left and at most
+    MAX_CONSTITUENT (`parts`: the sentence's part-of-speech ids)."""
+    while first < stop and parts[first] == PUNCTUATION:
+        first += 1
+    while stop > first and parts[stop - 1] == PUNCTUATION:
+        stop -= 1
+    return (first, stop) if 0 < stop - first <= MAX_CONSTITUENT else None
 
 
 def quotes(sentence: Sentence) -> list[tuple[int, int]]:
@@ -217,16 +220,10 @@ def quotes(sentence: Sentence) -> list[tuple[int, int]]:
     quotes, punctuation at its ends left out: a report quotes how someone described something."""
     starts = (sentence.tokens["start"] - sentence.start).tolist()
     ends = (sentence.tokens["end"] - sentence.start).tolist()
-    parts, found = sentence.tokens["pos"].tolist(), []
-    for quote in QUOTE.finditer(sentence.text):
-        first, stop = bisect_left(starts, quote.start(1)), bisect_right(ends, quote.end(1))
-        while first < stop and parts[first] == PUNCTUATION:
-            first += 1
-        while stop > first and parts[stop - 1] == PUNCTUATION:
-            stop -= 1
-        if 0 < stop - first <= MAX_CONSTITUENT:
-            found.append((first, stop))
-    return found
+    parts = sentence.tokens["pos"].tolist()
+    found = [trimmed(parts, bisect_left(starts, quote.start(1)), bisect_right(ends, quote.end(1)))
+             for quote in QUOTE.finditer(sentence.text)]
+    return [span for span in found if span]
 
 
 @lru_cache(maxsize=1)
