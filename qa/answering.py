@@ -327,6 +327,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
     order = sorted(range(len(sentences)), key=lambda n: -candidates.sentence_scores[sentences[n].position])
     rank_of = {sentences[n].position: rank for rank, n in enumerate(order)}
     wh_role = coarse_role(asked.wh_role)
+    if asked.wh_role == "advmod" and asked.kind in ("place", "date"):
+        wh_role = "object"  # "where" and "when" are answered by a preposition's object: "to Moscow", "in July"
     weight = rarity(asked, hits.term_idf)
     all_weight = sum(weight.values()) or 1.0
     for sentence in sentences:

@@ -120,6 +120,15 @@ def test_a_heading_that_spells_out_the_questions_acronym_is_context_for_it(retri
     assert spans["€90 billion"]["coverage"] < spans["$161 billion"]["coverage"]  # its own words do not say EU
 
 
+def test_where_and_when_look_for_a_prepositions_object(retriever):
+    spans = span_features(retriever, "Where did the Russian envoy go after the talks?")
+    assert spans["Moscow"]["role_match"] == 1 and spans["US"]["role_match"] == 0  # "return to Moscow"; "US-Russia"
+    spans = span_features(retriever, "When did EU leaders strike the deal on financial aid for Ukraine?")
+    assert spans["December 19, 2025"]["role_match"] == 1
+    spans = span_features(retriever, "How did Washington characterize the Miami sessions?")
+    assert spans["Florida"]["role_match"] == 0  # a "how" is no place: "in Miami, Florida" is not its answer
+
+
 def test_sources_that_disagree_are_both_shown(retriever):
     answer = retriever.answer("How much Russian money is frozen in Europe?")
     assert answer.found and answer.doc_id == ARENA and "€210 billion" in answer.text
