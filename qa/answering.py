@@ -388,7 +388,6 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 entity=float(span.label not in ("NP", "PHRASE", "SENTENCE")), phrase=float(span.label == "NP"),
                 constituent=float(span.label == "PHRASE"), whole=float(whole), overlap=overlap,
                 quoted=float((first, stop) in quoted),
-
                 affiliation_match=float(not whole and affiliation is not None and matched[affiliation]),
                 affiliation_clash=float(not whole and affiliation is not None and not matched[affiliation]),
                 distance=0.0 if whole else math.log1p(distance), path=0.0 if whole else math.log1p(path),
