@@ -3,11 +3,15 @@
     python -m bench.learn [--data ../shared/bench/squad-dev-subset.json] [--work DIR] [--write]
 
 Every question's (sentence, span) pairs and their features come from
-`qa.answering.pairs_of`, exactly as `Retriever.answer` makes them. Two
-models are fitted:
+`qa.answering.pairs_of`, and answers are chosen from them by
+`qa.answering.choose`, exactly as `Retriever.answer` does. Three models are
+fitted:
 - the span model is a conditional logit, a softmax over each question's
   pairs (`fit_span`), whose target is the pairs with the question's best
-  token F1 with the gold answers;
+  token F1 with the gold answers; its best pair chooses the sentence;
+- the inside model is the same kind of model over the spans of that
+  sentence alone, which then chooses the span: fitted on all pairs, the span
+  model trades the choice of the span against the choice of the sentence;
 - the confidence model, a logistic regression (scikit-learn), predicts
   whether the best pair is right (F1 >= 0.5; SQuAD 2.0's unanswerable
   questions are never right) from `answering.confidence_features`; a
@@ -35,7 +39,7 @@ from sklearn.model_selection import GroupKFold
 from bench.metrics import best_f1, exact
 from bench.squad import DEFAULT_DATA, write_seeds
 from qa import Retriever, answering, build_index
-from qa.answering import CONFIDENCE_FEATURES, SPAN_FEATURES, Model
+from qa.answering import CONFIDENCE_FEATURES, SPAN_FEATURES, Choice, Model
 from qa.settings import DEFAULT
 
 HAND_SET = Model({"sentence": 2.0, "chunk": 1.0, "cosine": 1.0, "coverage": 1.0, "context": 0.5, "rank": -0.3,
@@ -88,13 +92,30 @@ def matrix(table: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 
 
 def fit_span(examples: list[Example], l2: float = 1.0) -> Model:
-    """A conditional logit (a softmax over each question's pairs, as in Rajpurkar et al. 2016),
-    fitted by L-BFGS: the pairs with the question's best F1 share the target. scikit-learn has
-    no grouped softmax, so the loss and its gradient are written here (a few lines of numpy)."""
-    usable = [e for e in examples if len(e.f1) and e.f1.max() > 0]
-    x = np.concatenate([matrix(e.pairs.features, SPAN_FEATURES) for e in usable])
-    target = np.concatenate([(e.f1 == e.f1.max()) / (e.f1 == e.f1.max()).sum() for e in usable])
-    group = np.repeat(np.arange(len(usable)), [len(e.f1) for e in usable])
+    """The span model: a conditional logit over each question's pairs."""
+    return fit_choice([(e.pairs.features, e.f1) for e in examples], l2)
+
+
+def fit_inside(span_model: Model, examples: list[Example], l2: float = 1.0) -> Model:
+    """The inside model: a conditional logit over the spans of the sentence the span model chooses."""
+    groups = []
+    for e in examples:
+        if len(e.pairs.spans):
+            position = e.pairs.spans[int(np.argmax(span_model.logit(e.pairs.features)))].position
+            inside = np.flatnonzero([span.position == position for span in e.pairs.spans])
+            groups.append((e.pairs.features[inside], e.f1[inside]))
+    return fit_choice(groups, l2)
+
+
+def fit_choice(groups: list[tuple[np.ndarray, np.ndarray]], l2: float) -> Model:
+    """A conditional logit (a softmax over each group's pairs, as in Rajpurkar et al. 2016) over
+    (features, F1) groups, fitted by L-BFGS: the pairs with the group's best F1 share the target.
+    scikit-learn has no grouped softmax, so the loss and its gradient are written here (a few
+    lines of numpy)."""
+    usable = [(features, f1) for features, f1 in groups if len(f1) and f1.max() > 0]
+    x = np.concatenate([matrix(features, SPAN_FEATURES) for features, _ in usable])
+    target = np.concatenate([(f1 == f1.max()) / (f1 == f1.max()).sum() for _, f1 in usable])
+    group = np.repeat(np.arange(len(usable)), [len(f1) for _, f1 in usable])
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         scores = x @ w
@@ -110,22 +131,16 @@ def fit_span(examples: list[Example], l2: float = 1.0) -> Model:
     return Model(dict(zip(SPAN_FEATURES, weights.round(4).tolist(), strict=True)), 0.0)
 
 
-def best_pair(model: Model, example: Example) -> tuple[int, np.ndarray]:
-    """The index of the best pair and the confidence features of the answer it makes."""
-    scores = model.logit(example.pairs.features)
-    order = np.argsort(-scores, kind="stable")
-    best = int(order[0])
-    position = example.pairs.spans[best].position
-    runner_up = next((int(n) for n in order[1:] if example.pairs.spans[int(n)].position != position), None)
-    features = answering.confidence_features(
-        example.asked, example.pairs.features[best], float(scores[best]),
-        float(scores[runner_up]) if runner_up is not None else None, example.pairs.sentences)
-    return best, features
+def answer_of(span_model: Model, inside_model: Model, example: Example) -> tuple[Choice, np.ndarray]:
+    """The models' choice among a question's pairs and the confidence features of its answer."""
+    choice = answering.choose(example.pairs.spans, example.pairs.features, span_model, inside_model)
+    return choice, answering.confidence_features(example.asked, example.pairs.features, choice,
+                                                 example.pairs.sentences)
 
 
-def evaluate(model: Model, examples: list[Example]) -> dict[str, float]:
+def evaluate(span_model: Model, inside_model: Model, examples: list[Example]) -> dict[str, float]:
     answerable = [e for e in examples if e.answerable and len(e.pairs.spans)]
-    picks = [best_pair(model, e)[0] for e in answerable]
+    picks = [answer_of(span_model, inside_model, e)[0].pick for e in answerable]
     total = sum(e.answerable for e in examples)
     return {"sentence hit@1": sum(e.sentence_hit[p] for e, p in zip(answerable, picks, strict=True)) / total,
             "span exact match": sum(e.exact[p] for e, p in zip(answerable, picks, strict=True)) / total,
@@ -134,17 +149,18 @@ def evaluate(model: Model, examples: list[Example]) -> dict[str, float]:
                                    for e, p in zip(answerable, picks, strict=True)) / max(1, len(answerable))}
 
 
-def confidence_data(model: Model, examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per question with candidates: the confidence features of its best pair, whether that pair
+def confidence_data(span_model: Model, inside_model: Model,
+                    examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per question with candidates: the confidence features of its answer, whether that answer
     is right, and what answering would score in SQuAD 2.0's F1 (abstaining scores 1 - that)."""
     rows, labels, scores = [], [], []
     for e in examples:
         if not len(e.pairs.spans):
             continue
-        best, features = best_pair(model, e)
+        choice, features = answer_of(span_model, inside_model, e)
         rows.append(matrix(features, CONFIDENCE_FEATURES)[0])
-        labels.append(e.answerable and e.f1[best] >= 0.5)
-        scores.append(e.f1[best] if e.answerable else 0.0)
+        labels.append(e.answerable and e.f1[choice.pick] >= 0.5)
+        scores.append(e.f1[choice.pick] if e.answerable else 0.0)
     return np.array(rows), np.array(labels, dtype=bool), np.array(scores)
 
 
@@ -157,6 +173,7 @@ def fit_confidence(x: np.ndarray, y: np.ndarray) -> Model:
 def cross_validate(examples: list[Example]) -> None:
     groups = [e.group for e in examples]
     learned: dict[str, list[float]] = {}
+    alone: dict[str, list[float]] = {}
     hand: dict[str, list[float]] = {}
     out_of_fold_p: list[float] = []
     out_of_fold_y: list[bool] = []
@@ -166,13 +183,16 @@ def cross_validate(examples: list[Example]) -> None:
         training = [examples[i] for i in train]
         testing = [examples[i] for i in test]
         span_model = fit_span([e for e in training if e.answerable])
-        for name, value in evaluate(span_model, testing).items():
+        inside_model = fit_inside(span_model, [e for e in training if e.answerable])
+        for name, value in evaluate(span_model, inside_model, testing).items():
             learned.setdefault(name, []).append(value)
-        for name, value in evaluate(HAND_SET, testing).items():
+        for name, value in evaluate(span_model, span_model, testing).items():
+            alone.setdefault(name, []).append(value)
+        for name, value in evaluate(HAND_SET, HAND_SET, testing).items():
             hand.setdefault(name, []).append(value)
-        x, y, _ = confidence_data(span_model, training)
+        x, y, _ = confidence_data(span_model, inside_model, training)
         confidence = fit_confidence(x, y)
-        x, y, scores = confidence_data(span_model, testing)
+        x, y, scores = confidence_data(span_model, inside_model, testing)
         out_of_fold_f1.extend(scores.tolist())
         out_of_fold_answerable.extend(e.answerable for e in testing if len(e.pairs.spans))
         features = answering.table(CONFIDENCE_FEATURES, len(x))
@@ -181,9 +201,10 @@ def cross_validate(examples: list[Example]) -> None:
         out_of_fold_p.extend(confidence.probability(features).tolist())
         out_of_fold_y.extend(y.tolist())
     print(f"\nspan model, {FOLDS}-fold cross-validation grouped by paragraph (held-out mean):\n")
-    print("| metric | hand-set weights | learned weights |\n|---|---|---|")
+    print("| metric | hand-set weights | learned: span model alone | learned: span, then inside model |\n"
+          "|---|---|---|---|")
     for name in learned:
-        print(f"| {name} | {np.mean(hand[name]):.3f} | {np.mean(learned[name]):.3f} |")
+        print(f"| {name} | {np.mean(hand[name]):.3f} | {np.mean(alone[name]):.3f} | {np.mean(learned[name]):.3f} |")
     p, y = np.array(out_of_fold_p), np.array(out_of_fold_y)
     print(f"\nconfidence model, out of fold: AUC {roc_auc_score(y, p):.3f}, Brier {np.mean((p - y) ** 2):.3f}\n")
     print("| confidence | questions | share right |\n|---|---|---|")
@@ -220,10 +241,11 @@ def main() -> None:
     cross_validate(examples)
     if args.write:
         span_model = fit_span([e for e in examples if e.answerable])
-        x, y, _ = confidence_data(span_model, examples)
+        inside_model = fit_inside(span_model, [e for e in examples if e.answerable])
+        x, y, _ = confidence_data(span_model, inside_model, examples)
         confidence = fit_confidence(x, y)
         weights = {name: {"bias": model.bias, "weights": model.weights}
-                   for name, model in (("span", span_model), ("confidence", confidence))}
+                   for name, model in (("span", span_model), ("inside", inside_model), ("confidence", confidence))}
         answering.WEIGHTS_FILE.write_text(json.dumps(weights, indent=1) + "\n")
         print(f"\nwrote {answering.WEIGHTS_FILE}")
 

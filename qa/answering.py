@@ -136,12 +136,50 @@ class Model:
         return 1.0 / (1.0 + np.exp(-self.logit(table)))
 
 
+@dataclass(frozen=True)
+class Models:
+    """The answer models of `weights.json` (written by bench/learn.py): the span model weighs every
+    pair of a question, and so chooses the sentence; the inside model weighs the spans of that
+    sentence alone, where the sentence's own features are the same for all, and so chooses the
+    span; the confidence model judges the answer they make."""
+
+    span: Model
+    inside: Model
+    confidence: Model
+
+
 @lru_cache(maxsize=2)
-def load_models(path: Path = WEIGHTS_FILE) -> tuple[Model, Model]:
-    """The span model and the confidence model from `weights.json` (written by bench/learn.py)."""
+def load_models(path: Path = WEIGHTS_FILE) -> Models:
+    """The answer models from `weights.json`."""
     data = json.loads(path.read_text())
-    return (Model(data["span"]["weights"], data["span"]["bias"]),
-            Model(data["confidence"]["weights"], data["confidence"]["bias"]))
+    return Models(*(Model(data[name]["weights"], data[name]["bias"]) for name in ("span", "inside", "confidence")))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the models make of a question's pairs: the span model's scores, best first (`order`),
+    the best pair of another sentence than the best's (`runner_up`, or None) and the pair answered
+    (`pick`): the inside model's best among the spans of the best pair's sentence."""
+
+    scores: np.ndarray
+    order: np.ndarray
+    runner_up: int | None
+    pick: int
+
+    @property
+    def best(self) -> int:
+        return int(self.order[0])
+
+
+def choose(spans: list[Span], features: np.ndarray, span_model: Model, inside_model: Model) -> Choice:
+    """The sentence by the span model, then the span inside it by the inside model (at least one pair)."""
+    scores = span_model.logit(features)
+    order = np.argsort(-scores, kind="stable")
+    position = spans[int(order[0])].position
+    runner_up = next((int(n) for n in order[1:] if spans[int(n)].position != position), None)
+    inside = np.flatnonzero([span.position == position for span in spans])
+    pick = int(inside[int(np.argmax(inside_model.logit(features[inside])))])
+    return Choice(scores, order, runner_up, pick)
 
 
 def table(names: tuple[str, ...], size: int) -> np.ndarray:
@@ -475,18 +513,12 @@ def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int
     sentences, spans, features = found.sentences, found.spans, found.features
     if not spans:
         return Answer(found=False, question_type=asked.kind, passages=tuple(passages))
-    span_model, confidence_model = load_models()
-    scores = span_model.logit(features)
-    order = np.argsort(-scores, kind="stable")
-    best = int(order[0])
-    span = spans[best]
-    by_position = {s.position: s for s in sentences}
-    sentence = by_position[span.position]
-    runner_up = next((int(n) for n in order[1:] if spans[int(n)].position != span.position), None)
-    confidence = float(confidence_model.probability(confidence_features(
-        asked, features[best], scores[best], scores[runner_up] if runner_up is not None else None,
-        sentences))[0])
-    evidence = float(features["cosine"][best])
+    models = load_models()
+    choice = choose(spans, features, models.span, models.inside)
+    span = spans[choice.pick]
+    sentence = next(s for s in sentences if s.position == span.position)
+    confidence = float(models.confidence.probability(confidence_features(asked, features, choice, sentences))[0])
+    evidence = float(features["cosine"][choice.pick])
     if confidence < settings.min_confidence:
         return Answer(found=False, evidence=evidence, confidence=confidence, question_type=asked.kind,
                       passages=tuple(passages))
@@ -496,7 +528,7 @@ def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int
         start, end = widen(asked, sentence, span, start, end)
     hit = candidates.sentences.spans[span.position]
     document = document_at(int(hit["doc"]))
-    conflicts = find_conflicts(asked, spans, scores, order, span, document_at, candidates, settings)
+    conflicts = find_conflicts(asked, spans, choice.scores, choice.order, span, document_at, candidates, settings)
     return Answer(found=True, text=document.text[start:end], doc_id=document.id, title=document.title,
                   start=start, end=end, sentence=sentence.text, sentence_start=sentence.start,
                   sentence_end=sentence.start + len(sentence.text), evidence=evidence, confidence=confidence,
@@ -517,25 +549,25 @@ def unmentioned(asked: Asked, term_idf: dict[str, float]) -> list[str]:
             if terms and not any(term in term_idf for term in terms)]
 
 
-def confidence_features(asked: Asked, best: np.void, score: float, runner_up: float | None,
-                        sentences: list[Sentence]) -> np.ndarray:
-    """CONFIDENCE_FEATURES of the best pair: its score (which holds how much of the question its
-    sentence covers, rare words weighing most), its margin over the best pair of another sentence,
-    the share of the question's named entities the candidate sentences hold, and the pair's own
-    SPAN_FEATURES: the span model weighs them to rank one question's pairs, and the confidence
-    model weighs them again to say how far the best pair can be trusted (out of fold on SQuAD,
-    AUC 0.736 with them, 0.698 without). (The share of question words no candidate holds is left
-    out: on SQuAD, whose unanswerable questions reuse their paragraph's words, it rose with
-    answerable ones, the opposite of what it means here.)"""
+def confidence_features(asked: Asked, features: np.ndarray, choice: Choice, sentences: list[Sentence]) -> np.ndarray:
+    """CONFIDENCE_FEATURES of an answer: the best pair's score (which holds how much of the question
+    its sentence covers, rare words weighing most), its margin over the best pair of another
+    sentence, the share of the question's named entities the candidate sentences hold, and the
+    SPAN_FEATURES of the pair answered: the models weigh them to rank one question's pairs, and
+    the confidence model weighs them again to say how far the answer can be trusted (out of fold
+    on SQuAD, AUC 0.736 with them, 0.698 without). (The share of question words no candidate
+    holds is left out: on SQuAD, whose unanswerable questions reuse their paragraph's words, it
+    rose with answerable ones, the opposite of what it means here.)"""
     texts = " ".join(s.text for s in sentences).lower()
-    features = table(CONFIDENCE_FEATURES, 1)
-    features["best"] = score
-    features["margin"] = score - runner_up if runner_up is not None else 1.0
-    features["entities"] = (sum(e.lower() in texts for e in asked.entities) / len(asked.entities)
-                            if asked.entities else 1.0)
+    score = float(choice.scores[choice.best])
+    found = table(CONFIDENCE_FEATURES, 1)
+    found["best"] = score
+    found["margin"] = score - float(choice.scores[choice.runner_up]) if choice.runner_up is not None else 1.0
+    found["entities"] = (sum(e.lower() in texts for e in asked.entities) / len(asked.entities)
+                         if asked.entities else 1.0)
     for name in SPAN_FEATURES:
-        features[name] = best[name]
-    return features
+        found[name] = features[name][choice.pick]
+    return found
 
 
 def widen(asked: Asked, sentence: Sentence, span: Span, start: int, end: int) -> tuple[int, int]:

@@ -7,14 +7,18 @@ import pytest
 
 from qa import language, rows
 from qa.answering import (
+    SPAN_FEATURES,
+    Model,
     Sentence,
     Span,
     ancestors,
+    choose,
     is_country,
     place_clash,
     quotes,
     same_value,
     spans_in,
+    table,
     tree_distance,
     unmentioned,
     widen,
@@ -223,3 +227,16 @@ def test_a_sentence_that_spells_out_an_acronym_of_the_question_matches_it():
     assert as_asked(["european", "partner"], phrases) == ["european", "partner"]  # the whole phrase or nothing
     assert as_asked(["union", "european"], phrases) == ["union", "european"]
 
+
+
+def test_the_span_model_chooses_the_sentence_and_the_inside_model_the_span_in_it():
+    spans = [Span(0, 0, 2, "PERSON"), Span(0, 3, 4, "NP"), Span(1, 9, 10, "NP")]
+    features = table(SPAN_FEATURES, 3)
+    features["sentence"] = [1.0, 1.0, 0.5]   # sentence 0 matches the question better
+    features["entity"] = [1.0, 0.0, 0.0]
+    features["wh_noun"] = [0.0, 1.0, 1.0]    # the spans headed by the noun asked for
+    span_model = Model({"sentence": 2.0, "entity": 1.0, "wh_noun": 0.5}, 0.0)
+    inside_model = Model({"sentence": 2.0, "entity": 0.1, "wh_noun": 3.0}, 0.0)
+    choice = choose(spans, features, span_model, inside_model)
+    assert choice.best == 0 and choice.runner_up == 2  # the span model's best pair, and another sentence's
+    assert choice.pick == 1                            # inside sentence 0: the noun asked for, not span 2
