@@ -1,18 +1,19 @@
-"""Answering: `Candidates` -> one span of one sentence, chosen together, or a no-answer.
+"""Answering: `Candidates` -> one span of one sentence, or a no-answer.
 
-Candidate answers are the named entities and noun phrases (from the parse
-stored at build time) of the sentences of the top chunks, and each whole
-sentence. Every (sentence, span) pair gets named features (`FEATURES`): how
-well the sentence, its chunk and its section match the question; whether the
-span is of the kind the question asks for; how near it sits to the
-question's words in the sentence, by tokens and along the dependency tree;
-whether it repeats the question. A linear model scores the pairs: its
-weights (`qa/weights.json`) are fitted by `bench/learn.py` on the public
-SQuAD slice, predicting a pair's token F1 with the gold answer, and the best
-pair is the answer. A second linear model gives `confidence`, the chance
-that the answer is right, from the best pair's score and features, the
-margin over the runner-up and how much of the question the sources cover;
-below `min_confidence` the sources are taken not to say.
+Candidate answers are the named entities, noun phrases, constituents and
+quoted stretches (from the parse stored at build time) of the sentences of
+the top chunks, and each whole sentence. Every (sentence, span) pair gets
+named features (`SPAN_FEATURES`): how well the sentence, its chunk and its
+section match the question; whether the span is of the kind the question
+asks for; how near it sits to the question's words in the sentence, by
+tokens and along the dependency tree; whether it repeats the question.
+Linear models weigh them (`qa/weights.json`, fitted by `bench/learn.py` on
+the public SQuAD slice, for a pair's token F1 with the gold answer): the
+span model's best pair chooses the sentence, and the inside model chooses
+the span within it (`choose`). A third gives `confidence`, the chance that
+the answer is right, from the best pair's score, its margin over another
+sentence's, the answer's features and how much of the question the sources
+cover; below `min_confidence` the sources are taken not to say.
 """
 
 from __future__ import annotations
