@@ -200,7 +200,8 @@ class Sentence:
     matched: np.ndarray        # per token: its stem is one of the question's
 
 
-def spans_in(sentence: Sentence, chains: list[list[int]] | None = None) -> list[Span]:
+def spans_in(sentence: Sentence, chains: list[list[int]] | None = None,
+             quoted: list[tuple[int, int]] | None = None) -> list[Span]:
     """The named entities, noun phrases and other constituents (the parse subtrees of objects,
     complements, clauses and prepositional phrases, `CONSTITUENTS`) of a sentence, each once
     (first as an entity, then as a noun phrase) and the stretches it quotes, then the whole sentence."""
@@ -216,7 +217,8 @@ def spans_in(sentence: Sentence, chains: list[list[int]] | None = None) -> list[
         if (first, stop) not in seen and not (stop - first == 1 and tokens["pos"][first] == PRONOUN):
             found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "NP"))
             seen.add((first, stop))
-    for first, stop in subtrees(tokens, chains if chains is not None else ancestors(tokens)) + quotes(sentence):
+    quoted = quoted if quoted is not None else quotes(sentence)
+    for first, stop in subtrees(tokens, chains if chains is not None else ancestors(tokens)) + quoted:
         if (first, stop) not in seen and stop - first < len(tokens):
             found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "PHRASE"))
             seen.add((first, stop))
@@ -380,8 +382,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         chunk = chunk_of[position]
         chunk_weighted = sum(weight[stem] for stem in chunk_stems[chunk] & asked.stems) / all_weight
         chains = ancestors(tokens)
-        sentence_spans = spans_in(sentence, chains)
-        quoted = set(quotes(sentence))
+        quoted = quotes(sentence)
+        sentence_spans = spans_in(sentence, chains, quoted)
         typed_sentence = float(any(s.label in asked.labels for s in sentence_spans))
         matched = sentence.matched.tolist()
         anchors = [i for i, hit in enumerate(matched) if hit]

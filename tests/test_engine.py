@@ -94,10 +94,9 @@ def span_features(retriever: Retriever, question: str) -> dict[str, np.void]:
     """The features of each candidate span of a question, by the span's text (the first pair of each)."""
     asked, candidates, reader = retriever.considered(question)
     pairs = answering.pairs_of(asked, candidates, reader.document_at)
-    rows, found = candidates.sentences.token_rows, {}
+    hits, found = candidates.sentences, {}
     for span, features in zip(pairs.spans, pairs.features, strict=True):
-        document = reader.document_at(int(candidates.sentences.spans[span.position]["doc"]))
-        found.setdefault(document.text[int(rows[span.first]["start"]):int(rows[span.stop - 1]["end"])], features)
+        found.setdefault(answering.text_of(span, hits.token_rows, hits, reader.document_at), features)
     return found
 
 
@@ -107,9 +106,8 @@ def test_a_weak_pick_is_still_the_right_span(retriever, question, expected):
     pairs = answering.pairs_of(asked, candidates, reader.document_at)
     models = answering.load_models()
     best = pairs.spans[answering.choose(pairs.spans, pairs.features, models.span, models.inside).pick]
-    rows = candidates.sentences.token_rows
-    document = reader.document_at(int(candidates.sentences.spans[best.position]["doc"]))
-    assert document.text[int(rows[best.first]["start"]):int(rows[best.stop - 1]["end"])] == expected
+    hits = candidates.sentences
+    assert answering.text_of(best, hits.token_rows, hits, reader.document_at) == expected
     answer = retriever.answer(question)
     assert answer.confidence < DEFAULT.answering.likely_confidence  # answered or not, never shown as likely
 
