@@ -349,6 +349,18 @@ def shared_bigrams(asked: Asked, sentence: Sentence) -> float:
     return len(asked.bigrams & set(zip(words, words[1:], strict=False))) / len(asked.bigrams)
 
 
+def said_before(asked: Asked, sentence: Sentence, first: int, stop: int) -> bool:
+    """Whether tokens [first, stop) of the sentence say only what earlier turns answered (their
+    content words are all among `Asked.answered`): "Who were they mostly?" after "Who confirmed...?"
+    → "The Ukrainian rights ombudsman" does not ask for the ombudsman again."""
+    words = [n for n in range(first, stop) if int(sentence.tokens["pos"][n]) not in FUNCTION_POS]
+    text, at = sentence.text, sentence.start
+    return bool(words) and all(
+        sentence.stems[n] in asked.answered
+        or name_key(text[int(sentence.tokens["start"][n]) - at:int(sentence.tokens["end"][n]) - at]) in asked.answered
+        for n in words)
+
+
 def coarse_role(dep: str) -> str:
     return "subject" if dep in SUBJECTS else "object" if dep in OBJECTS else dep
 
@@ -396,6 +408,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         anchor_chains = {j: {token: depth for depth, token in enumerate(chains[j])} for j in anchors}
         for span in sentence_spans:
             first, stop = span.first - sentence.first, span.stop - sentence.first
+            if asked.answered and said_before(asked, sentence, first, stop):
+                continue
             root = span_root(chains, first, stop)
             outside = [j for j in anchors if not first <= j < stop]
             near = {sentence.stems[j] for j in outside if first - WINDOW <= j < stop + WINDOW}

@@ -63,6 +63,18 @@ def resolve(question: str, history: Sequence[Turn], weigh: Weigh | None = None,
     return resolve_one(question, previous, previous_answer, weigh, settings)
 
 
+def answered_before(question: str, resolved: str, history: Sequence[Turn],
+                    settings: AnsweringSettings = DEFAULT.answering) -> list[str]:
+    """For a question `resolve` read in the light of earlier turns, the words of those turns'
+    answers: a follow-up asks for something new, so answering takes no span made of them alone
+    ("Who were they mostly?" after "Who confirmed...?" → the ombudsman is not asked for again).
+    Nothing for a question that stood on its own, which may ask again."""
+    if resolved == question.strip():
+        return []
+    answers = [turn[1] for turn in list(history)[-settings.max_history:] if not isinstance(turn, str)]
+    return content_words(" ".join(answers))
+
+
 def refers(question: str) -> bool:
     """Whether the question holds a referring word (there, then, it, he, they, that ...)."""
     return any(w.lower() in REFERRING for w in WORD.findall(question))

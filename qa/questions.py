@@ -11,6 +11,7 @@ wh-word, and whether it asks for one thing or several.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,7 @@ class Asked:
     several: bool
     wh_noun: str = ""             # stem of the noun a "what/which" determines: "borders" of "What borders"
     phrases: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (acronym stem, stems of its phrase): eu, (european, union)
+    answered: frozenset[str] = frozenset()  # a follow-up's: stems and name keys of earlier turns' answers
 
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
@@ -100,9 +102,11 @@ def stems_of(words: list[str], settings: LexicalSettings = DEFAULT.lexical) -> l
     return stemmer(settings.stemmer).stemWords([w.lower() for w in words])
 
 
-def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None = None) -> Asked:
-    """The `Asked` of a question from its text, its TOKEN rows (offsets into `question`) and the
-    phrases its acronyms stand for in the sources (`Query.spelled_out`).
+def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None = None,
+         answered: Sequence[str] = ()) -> Asked:
+    """The `Asked` of a question from its text, its TOKEN rows (offsets into `question`), the
+    phrases its acronyms stand for in the sources (`Query.spelled_out`) and, for a follow-up,
+    the words of earlier turns' answers (`followup.answered_before`).
     Its content words are those the parse tags as nouns, verbs, adjectives, numbers or adverbs
     (or leaves untagged), but not wh-words or forms of be, do and have."""
     kind, labels = kind_of(question)
@@ -121,7 +125,8 @@ def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None =
     return Asked(question, kind, labels, frozenset(stems), names, frozenset(zip(stems, stems[1:], strict=False)),
                  entities, entity_terms, wh_role, wants_several(question), wh_noun,
                  tuple((stems_of([acronym])[0], tuple(stems_of(phrase.split())))
-                       for acronym, phrase in (spelled_out or {}).items()))
+                       for acronym, phrase in (spelled_out or {}).items()),
+                 frozenset(stems_of(list(answered))) | {key for key in map(name_key, answered) if key})
 
 
 def as_asked(stems: list[str], phrases: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:

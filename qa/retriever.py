@@ -18,7 +18,7 @@ from qa.answering import Answer
 from qa.candidates import Candidates, Query
 from qa.embedding import Encoder
 from qa.errors import IndexUnavailable, QuestionError
-from qa.followup import Turn, resolve
+from qa.followup import Turn, answered_before, resolve
 from qa.language import Analyser
 from qa.questions import Asked
 from qa.retrieval import HybridRetrieval, Passage
@@ -180,7 +180,8 @@ class Retriever:
                            self.settings.answering)
         resolved = resolved[:self.settings.answering.max_question_chars]
         retrieval = opened.retrieval
-        asked, query = self._read(retrieval, resolved)
+        asked, query = self._read(retrieval, resolved, answered_before(question, resolved, history,
+                                                                      self.settings.answering))
         candidates = retrieval.candidates(query, scope)
         answer = answering.pick_answer(asked, candidates, opened.reader.document_at,
                                        retrieval.passages(candidates, k), self.settings.answering)
@@ -203,11 +204,11 @@ class Retriever:
     def _vector(self, question: str) -> np.ndarray:
         return embedding.embed(self._encoder, [question])[0]
 
-    def _read(self, retrieval: HybridRetrieval, question: str) -> tuple[Asked, Query]:
+    def _read(self, retrieval: HybridRetrieval, question: str, earlier: Sequence[str] = ()) -> tuple[Asked, Query]:
         """How the question is read, and its query. The encoder embeds it in another thread while
         spaCy parses it in this one: ONNX Runtime lets go of the interpreter, spaCy holds it, so
         the two overlap (bench.squad's answer() p50: see the README)."""
         vector = self._embedder.submit(self._vector, question)
         parse = self._analyser.parse(question)
         query = retrieval.query(question, vector.result())
-        return questions.read(question, parse, query.spelled_out), query
+        return questions.read(question, parse, query.spelled_out, earlier), query

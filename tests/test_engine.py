@@ -157,6 +157,14 @@ def test_a_follow_up_whose_own_words_are_everywhere_borrows_the_topic(retriever)
     assert answer.found and answer.text == "Steve Witkoff and Jared Kushner"
 
 
+def test_a_follow_up_is_not_given_the_previous_answer_again(retriever):
+    history = [("Who confirmed that about 50 civilians had been forcibly removed?", "The Ukrainian rights ombudsman")]
+    answer = retriever.answer("Who were they mostly?", history)
+    alone = retriever.answer(answer.resolved)  # the same words, asked on their own
+    assert alone.found and alone.text == "The Ukrainian rights ombudsman"
+    assert "ombudsman" not in answer.text
+
+
 @pytest.mark.parametrize("question", OUT_OF_CORPUS)
 def test_out_of_corpus_questions_abstain_but_keep_the_closest_passages(retriever, question):
     answer = retriever.answer(question)

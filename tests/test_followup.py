@@ -1,6 +1,6 @@
 """Follow-up questions borrow the previous turn's rare words, and its answer, only when they need them."""
 
-from qa.followup import resolve
+from qa.followup import answered_before, resolve
 
 MIAMI = "Where did the US and Russian envoys meet?"
 RARITY = {"us": 0.3, "russian": 0.4, "envoys": 0.7, "meet": 0.75, "miami": 0.8, "kremlin": 0.65,
@@ -42,3 +42,11 @@ def test_a_chain_of_follow_ups_keeps_its_topic():
 
 def test_without_weights_every_word_of_the_previous_question_counts():
     assert resolve("When?", ["Did they tell us about the ceasefire?"]) == "When? (ceasefire)"
+
+
+def test_a_follow_up_knows_what_earlier_turns_answered_and_a_question_on_its_own_does_not():
+    history = [("Who confirmed that about 50 civilians had been forcibly removed?", "The Ukrainian rights ombudsman")]
+    resolved = resolve("Who were they mostly?", history)  # every word counts
+    assert answered_before("Who were they mostly?", resolved, history) == ["Ukrainian", "rights", "ombudsman"]
+    standalone = "Which official confirmed the forced removal of civilians?"  # on its own: may answer the same
+    assert answered_before(standalone, resolve(standalone, history), history) == []

@@ -16,6 +16,7 @@ from qa.answering import (
     is_country,
     place_clash,
     quotes,
+    said_before,
     same_value,
     spans_in,
     table,
@@ -129,6 +130,18 @@ def test_a_nationality_asked_who_takes_the_people_it_describes():
         ("", "", "VERB", 0)])
     russians = Span(0, 3, 4, "NORP")  # a noun phrase of its own: nothing to take
     assert widen(asked("Who met?", False), alone, russians, 124, 132) == (124, 132)
+
+
+def test_a_follow_up_takes_no_span_made_only_of_what_earlier_turns_answered():
+    text = "The Ukrainian rights ombudsman said primarily elderly residents were taken"
+    sentence = sentence_of(text, [("", "B", "DET", 3), ("NORP", "I", "ADJ", 2), ("", "I", "NOUN", 1),
+                                  ("", "I", "NOUN", 1), ("", "", "VERB", 0), ("", "", "ADV", 2),
+                                  ("", "B", "ADJ", 1), ("", "I", "NOUN", 2), ("", "", "AUX", 1), ("", "", "VERB", -5)])
+    follow_up = dataclasses.replace(asked("Who were they mostly?", False),
+                                    answered=frozenset({"ukrainian", "rights", "ombudsman", "ukrai"}))
+    assert said_before(follow_up, sentence, 0, 4)        # "The Ukrainian rights ombudsman": answered already
+    assert not said_before(follow_up, sentence, 5, 8)    # "primarily elderly residents"
+    assert not said_before(follow_up, sentence, 0, 10)   # the whole sentence says more
 
 
 @pytest.mark.parametrize("name, country", [
