@@ -590,8 +590,8 @@ def confidence_features(asked: Asked, features: np.ndarray, choice: Choice, sent
 def widen(asked: Asked, sentence: Sentence, span: Span, start: int, end: int) -> tuple[int, int]:
     """A money amount takes its converted amount in brackets ("€90 billion ($106 billion)"); an
     answer to a question that asks for several takes the entities of its kind coordinated with it
-    ("Steve Witkoff and Jared Kushner"); a nationality asked "who" takes the people it describes, the
-    noun phrase it modifies."""
+    ("Steve Witkoff and Jared Kushner"); a nationality or place asked "who" takes the people it
+    describes, the noun phrase it modifies ("US officials"; spaCy reads "Ukrainian" as a place at times)."""
     local_start, local_end = start - sentence.start, end - sentence.start
     if span.label == "MONEY":
         match = CONVERSION.match(sentence.text, local_end)
@@ -600,7 +600,7 @@ def widen(asked: Asked, sentence: Sentence, span: Span, start: int, end: int) ->
         primary = CONVERTED.search(sentence.text[:local_start])  # the span is the conversion itself
         if primary and sentence.text[local_end:local_end + 1] == ")":
             return sentence.start + primary.start(), end + 1
-    if asked.kind == "person" and span.label == "NORP":  # "Ukrainian" of "Ukrainian human rights monitors"
+    if asked.kind == "person" and span.label in ("NORP", "GPE"):  # "Ukrainian" of "Ukrainian human rights monitors"
         tokens, first, stop = sentence.tokens, span.first - sentence.first, span.stop - sentence.first
         holder = next(((a, b) for a, b in runs(tokens["phrase"] == 1, tokens["phrase"]) if a <= first and stop <= b
                        and tokens["entity"][b - 1] != tokens["entity"][first]), None)

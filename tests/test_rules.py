@@ -144,6 +144,16 @@ def test_a_follow_up_takes_no_span_made_only_of_what_earlier_turns_answered():
     assert not said_before(follow_up, sentence, 0, 10)   # the whole sentence says more
 
 
+def test_a_place_asked_who_takes_the_people_it_describes_too():
+    text = "US officials met them"  # spaCy reads some nationalities as places
+    sentence = sentence_of(text, [("GPE", "B", "PROPN", 1), ("", "I", "NOUN", 1), ("", "", "VERB", 0),
+                                  ("", "B", "PRON", -1)])
+    place = Span(0, 0, 1, "GPE")
+    start, end = widen(asked("Who met them?", False), sentence, place, 100, 102)
+    assert text[start - 100:end - 100] == "US officials"
+    assert widen(asked("Where were the officials from?", False), sentence, place, 100, 102) == (100, 102)
+
+
 @pytest.mark.parametrize("name, country", [
     ("Belgium", True), ("the United States", True), ("U.S.", True), ("Russia", True),  # "Russian Federation"
     ("Miami", False), ("Moscow", False), ("Florida", False), ("Europe", False),
