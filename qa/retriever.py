@@ -204,11 +204,12 @@ class Retriever:
     def _vector(self, question: str) -> np.ndarray:
         return embedding.embed(self._encoder, [question])[0]
 
-    def _read(self, retrieval: HybridRetrieval, question: str, earlier: Sequence[str] = ()) -> tuple[Asked, Query]:
-        """How the question is read, and its query. The encoder embeds it in another thread while
-        spaCy parses it in this one: ONNX Runtime lets go of the interpreter, spaCy holds it, so
-        the two overlap (bench.squad's answer() p50: see the README)."""
+    def _read(self, retrieval: HybridRetrieval, question: str, answered: Sequence[str] = ()) -> tuple[Asked, Query]:
+        """How the question is read (`answered`: a follow-up's earlier answers), and its query. The
+        encoder embeds it in another thread while spaCy parses it in this one: ONNX Runtime lets go
+        of the interpreter, spaCy holds it, so the two overlap (bench.squad's answer() p50: see the
+        README)."""
         vector = self._embedder.submit(self._vector, question)
         parse = self._analyser.parse(question)
         query = retrieval.query(question, vector.result())
-        return questions.read(question, parse, query.spelled_out, earlier), query
+        return questions.read(question, parse, query.spelled_out, answered), query
