@@ -8,9 +8,10 @@ history, and questions the reports do not answer; bench/dialogues.json holds
 multi-turn conversations. An answer is right when its span's token F1 with an
 acceptable answer (SQuAD normalisation) is at least 0.5 and it names no number
 the acceptable answer lacks: a whole sentence around the right name is not,
-nor is "$161 billion" for "€90 billion". Prints right / wrong / abstained per set, and
+nor is "$161 billion" for "€90 billion". Prints right / wrong / abstained per set,
 how well confidence orders answers: the chance that a right answer has a
-higher confidence than a wrong one (the AUC, a rank statistic).
+higher confidence than a wrong one (the AUC, a rank statistic), and how many
+of the answers the chat shows as "likely" are right.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ def main() -> None:
     statistic = rank_statistic(scored)
     print(f"\nconfidence orders answers: P(right answer above a wrong one) = "
           f"{'n/a' if statistic is None else f'{statistic:.3f}'} over {len(scored)} answers")
+    likely = [ok for confidence, ok in scored if confidence >= settings.answering.likely_confidence]
+    print(f"shown as likely (confidence >= {settings.answering.likely_confidence}): "
+          f"{sum(likely)} right, {len(likely) - sum(likely)} wrong")
     if args.verbose:
         for name, results in runs.items():
             print(f"\n## {name}")
