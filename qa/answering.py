@@ -41,6 +41,7 @@ WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 NAMED = frozenset({"PERSON", "GPE", "LOC", "ORG", "FAC", "NORP"})
 NUMERIC = frozenset({"CARDINAL", "MONEY", "QUANTITY", "PERCENT"})
 TEMPORAL = frozenset({"DATE", "TIME"})
+ENTITY_LABELS = frozenset(language.ENTITY_LABELS[1:])  # a span of any of them is a named entity
 SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
 OBJECTS = frozenset({"dobj", "pobj", "attr", "oprd", "dative", "appos"})
 FRACTION = re.compile(r"\b(?:half|halves|thirds?|quarters?|fifths?|tenths?)\b", re.I)
@@ -438,7 +439,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 type_other=float(span.label in asked.labels[1:]),
                 type_group=float(span.label in group and span.label not in asked.labels),
                 typed_miss=float(bool(asked.labels) and span.label not in asked.labels
-                                 or place_clash(asked, span.label, span_text)),
+                                 or place_clash(asked, span.label, span_text)
+                                 or asked.kind == "manner" and span.label in ENTITY_LABELS),
                 typed_sentence=typed_sentence,
                 entity=float(span.label not in ("NP", "PHRASE", "SENTENCE")), phrase=float(span.label == "NP"),
                 constituent=float(span.label == "PHRASE"), whole=float(whole), overlap=overlap,

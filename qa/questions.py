@@ -2,8 +2,8 @@
 
 `kind_of` maps the question's form to a kind and the entity labels that
 answer it, first preferred: "who" -> PERSON, then ORG and NORP; "which
-village" -> GPE, LOC; "how much" -> MONEY, QUANTITY; and so on (the table is
-`KINDS`). `read` adds what answering needs from the parse: the question's
+village" -> GPE, LOC; "how much" -> MONEY, QUANTITY; "how did" -> no entity
+at all; and so on (the table is `KINDS`). `read` adds what answering needs from the parse: the question's
 content words as BM25 stems, its named entities, the dependency role of its
 wh-word, and whether it asks for one thing or several.
 """
@@ -51,6 +51,10 @@ KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
     ("language", re.compile(r"\b(?:what|which) languages?\b"), ("LANGUAGE",)),
     ("event", re.compile(r"\b(?:what|which) (?:event|war|battle|conference|summit)s?\b"), ("EVENT",)),
     ("law", re.compile(r"\b(?:what|which) (?:law|treaty|act|agreement|accord)s?\b"), ("LAW",)),
+    # "How did Paris react?" asks for a way or a manner: no label answers it, and a name, number or
+    # date is a miss of the asked kind (answering.typed_miss)
+    ("manner", re.compile(r"^\W*(?:and |so |but )?how (?:did|does|do|was|were|is|are|has|have|had|will|would|"
+                          r"can|could|should|might|may)\b"), ()),
 ]
 CONTENT_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("", "NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "X"))
 LIGHT_VERBS = frozenset("be is are was were been being do does did done have has had 's".split())

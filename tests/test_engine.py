@@ -129,6 +129,12 @@ def test_where_and_when_look_for_a_prepositions_object(retriever):
     assert spans["Florida"]["role_match"] == 0  # a "how" is no place: "in Miami, Florida" is not its answer
 
 
+def test_a_name_number_or_date_is_no_answer_to_how_something_was_done(retriever):
+    spans = span_features(retriever, "How did Washington characterize the Miami sessions?")
+    assert spans["Florida"]["typed_miss"] == 1 and spans["US"]["typed_miss"] == 1
+    assert spans["productive and constructive"]["typed_miss"] == 0
+
+
 def test_sources_that_disagree_are_both_shown(retriever):
     answer = retriever.answer("How much Russian money is frozen in Europe?")
     assert answer.found and answer.doc_id == ARENA and "€210 billion" in answer.text

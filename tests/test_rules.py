@@ -45,6 +45,9 @@ from qa.questions import Asked, as_asked, checkable, kind_of, wants_several
     ("Where did the envoys meet?", "place", "GPE"),
     ("What did the Kremlin reject?", "", None),
     ("Why is the process fragile?", "", None),
+    ("How did Paris react to the remark?", "manner", None),   # a way: no entity answers it
+    ("So how did the EU fund the loan instead?", "manner", None),
+    ("How old was the envoy?", "", None),                     # "how" with an adjective is no manner
 ])
 def test_the_question_form_names_the_kind_and_entity_labels(question, kind, first_label):
     found, labels = kind_of(question)

@@ -90,7 +90,8 @@ class AnswerOut(BaseModel):
                                             "sources don't say")
     cue: str = Field(description="'likely' or 'uncertain', as the chat shows it")
     question_type: str = Field(description="what the question asks for: person, place, organisation, nationality, "
-                                           "date, duration, count, money, percent, language, event, law or empty")
+                                           "date, duration, count, money, percent, language, event, law, manner "
+                                           "(how something was done: a phrase) or empty")
     conflicts: list[ConflictOut] = Field(description="different answers of the same kind from other documents")
     page: str | None = Field(description="the label of the page the span is on, e.g. '12' or 'iv' "
                                          "(none for unpaged formats)")
