@@ -41,7 +41,6 @@ WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 NAMED = frozenset({"PERSON", "GPE", "LOC", "ORG", "FAC", "NORP"})
 NUMERIC = frozenset({"CARDINAL", "MONEY", "QUANTITY", "PERCENT"})
 TEMPORAL = frozenset({"DATE", "TIME"})
-ENTITY_LABELS = frozenset(language.ENTITY_LABELS[1:])  # a span of any of them is a named entity
 SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
 OBJECTS = frozenset({"dobj", "pobj", "attr", "oprd", "dative", "appos"})
 FRACTION = re.compile(r"\b(?:half|halves|thirds?|quarters?|fifths?|tenths?)\b", re.I)
@@ -426,6 +425,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
             content = contents[stop] - contents[first]
             overlap = (matched_contents[stop] - matched_contents[first]) / content if content else 0.0
             whole = span.label == "SENTENCE"
+            entity = span.label not in ("NP", "PHRASE", "SENTENCE")
             at = sentence.start
             span_text = sentence.text[int(tokens["start"][first]) - at:int(tokens["end"][stop - 1]) - at]
             spans.append(span)
@@ -440,9 +440,9 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 type_group=float(span.label in group and span.label not in asked.labels),
                 typed_miss=float(bool(asked.labels) and span.label not in asked.labels
                                  or place_clash(asked, span.label, span_text)
-                                 or asked.kind == "manner" and span.label in ENTITY_LABELS),
+                                 or asked.kind == "manner" and entity),
                 typed_sentence=typed_sentence,
-                entity=float(span.label not in ("NP", "PHRASE", "SENTENCE")), phrase=float(span.label == "NP"),
+                entity=float(entity), phrase=float(span.label == "NP"),
                 constituent=float(span.label == "PHRASE"), whole=float(whole), overlap=overlap,
                 quoted=float((first, stop) in quoted),
                 affiliation_match=float(not whole and affiliation is not None and matched[affiliation]),
