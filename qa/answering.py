@@ -57,6 +57,9 @@ CONFIDENCE_FEATURES = ("best", "margin", "entities") + SPAN_FEATURES
 PRONOUN = language.PART_OF_SPEECH["PRON"]
 AFFILIATION_IDS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
 PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
+DETERMINER = language.PART_OF_SPEECH["DET"]
+PERSON = language.ENTITY["PERSON"]
+NOUNS = frozenset(language.PART_OF_SPEECH[p] for p in ("NOUN", "PROPN"))
 CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
 MAX_CONSTITUENT = 15  # tokens
 WINDOW = 5  # tokens each side of a span whose question words count as its context
@@ -223,6 +226,33 @@ def spans_in(sentence: Sentence, chains: list[list[int]] | None = None,
             found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "PHRASE"))
             seen.add((first, stop))
     found.append(Span(sentence.position, sentence.first, sentence.first + len(tokens), "SENTENCE"))
+    return found
+
+
+def other_person(sentence: Sentence, first: int, stop: int, whole: bool) -> bool:
+    """Whether tokens [first, stop) name a person the question did not ask about: no answer to
+    "Who is Jared Kushner?" ("Special Envoy Steve Witkoff"), the whole sentence aside."""
+    named = (sentence.tokens["entity"][first:stop] == PERSON) & ~sentence.matched[first:stop]
+    return not whole and bool(named.any())
+
+
+def titles(sentence: Sentence) -> list[Span]:
+    """What a noun phrase calls a name the question asks about, the words before it: "Kremlin
+    spokesman" of "Kremlin spokesman Dmitry Peskov", for "Who is Peskov?" (with a noun among
+    them; determiners and punctuation at the ends left out)."""
+    tokens, found = sentence.tokens, []
+    parts = tokens["pos"].tolist()
+    phrases = runs(tokens["phrase"] == 1, tokens["phrase"])
+    for first, stop in runs(tokens["entity_begins"], tokens["entity"]):
+        if not sentence.matched[first:stop].any():
+            continue
+        for start, end in phrases:
+            if end == stop and start < first:
+                while start < first and parts[start] in (DETERMINER, PUNCTUATION):
+                    start += 1
+                title = trimmed(parts, start, first)
+                if title and any(parts[i] in NOUNS for i in range(*title)):
+                    found.append(Span(sentence.position, sentence.first + title[0], sentence.first + title[1], "NP"))
     return found
 
 
@@ -396,6 +426,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         chains = ancestors(tokens)
         quoted = quotes(sentence)
         sentence_spans = spans_in(sentence, chains, quoted)
+        if asked.kind == "definition":
+            sentence_spans += [title for title in titles(sentence) if title not in sentence_spans]
         typed_sentence = float(any(s.label in asked.labels for s in sentence_spans))
         matched = sentence.matched.tolist()
         anchors = [i for i, hit in enumerate(matched) if hit]
@@ -440,7 +472,8 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 type_group=float(span.label in group and span.label not in asked.labels),
                 typed_miss=float(bool(asked.labels) and span.label not in asked.labels
                                  or place_clash(asked, span.label, span_text)
-                                 or asked.kind == "manner" and entity),
+                                 or asked.kind in ("manner", "definition") and entity
+                                 or asked.kind == "definition" and other_person(sentence, first, stop, whole)),
                 typed_sentence=typed_sentence,
                 entity=float(entity), phrase=float(span.label == "NP"),
                 constituent=float(span.label == "PHRASE"), whole=float(whole), overlap=overlap,

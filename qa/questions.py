@@ -56,6 +56,8 @@ KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
     ("manner", re.compile(r"^\W*(?:and |so |but )?how (?:did|does|do|was|were|is|are|has|have|had|will|would|"
                           r"can|could|should|might|may)\b"), ()),
 ]
+# "Who is Kirill Dmitriev?" asks what a named one is: a description answers it, another name does not
+DEFINITION = re.compile(r"^(?!.*['’]s\b)\W*(?:[Ww]ho|[Ww]hat) (?:is|was|are|were) (?:[A-Z][\w’'.-]*\s?)+\W*$")
 CONTENT_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("", "NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "X"))
 LIGHT_VERBS = frozenset("be is are was were been being do does did done have has had 's".split())
 WH_WORDS = frozenset("who whom whose what which when where why how".split())
@@ -88,6 +90,8 @@ class Asked:
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
     """The kind of thing `question` asks for and the entity labels that answer it, best first."""
+    if DEFINITION.match(question):
+        return "definition", ()
     lowered = " ".join(question.lower().replace("’", "'").split())
     for kind, pattern, labels in KINDS:
         if pattern.search(lowered):

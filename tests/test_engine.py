@@ -30,6 +30,8 @@ SEED_QUESTIONS = [  # question, document, the answer span as a reader would high
     ("What borders does Kyiv want restored?", STALL, "its 1991 borders"),  # the noun a "what" asks for
     ("Which official confirmed that civilians had been taken by force?", ARENA,
      "The Ukrainian rights ombudsman"),  # the person a nationality describes
+    ("Who is Dmitry Peskov?", ARENA, "Kremlin spokesman"),   # a definition: what the sources call him,
+    ("Who is Steve Witkoff?", ARENA, "Special Envoy"),       # not another name of the sentence
 ]
 KNOWN_MISSES = [  # questions the answerer still gets wrong: strict, so a fix shows up here
     ("How big is the EU loan?", "€90 billion"),             # picks the IMF's $161 billion

@@ -20,6 +20,7 @@ from qa.answering import (
     same_value,
     spans_in,
     table,
+    titles,
     tree_distance,
     unmentioned,
     widen,
@@ -48,6 +49,10 @@ from qa.questions import Asked, as_asked, checkable, kind_of, wants_several
     ("How did Paris react to the remark?", "manner", None),   # a way: no entity answers it
     ("So how did the EU fund the loan instead?", "manner", None),
     ("How old was the envoy?", "", None),                     # "how" with an adjective is no manner
+    ("Who is Kirill Dmitriev?", "definition", None),          # what a named one is: a description
+    ("What is NATO?", "definition", None),
+    ("Who is the Kremlin spokesman?", "person", "PERSON"),    # a person described: the name answers
+    ("Who was Guy's Rival?", "person", "PERSON"),             # another person, named through Guy
 ])
 def test_the_question_form_names_the_kind_and_entity_labels(question, kind, first_label):
     found, labels = kind_of(question)
@@ -266,3 +271,18 @@ def test_the_span_model_chooses_the_sentence_and_the_inside_model_the_span_in_it
     choice = choose(spans, features, span_model, inside_model)
     assert choice.best == 0 and choice.runner_up == 2  # the span model's best pair, and another sentence's
     assert choice.pick == 1                            # inside sentence 0: the noun asked for, not span 2
+
+
+def test_a_definition_takes_what_the_noun_phrase_calls_the_name_asked_about():
+    text = "Kremlin spokesman Dmitry Peskov said Putin is ready"
+    tags = [("ORG", "B", "PROPN", 1), ("", "I", "NOUN", 2), ("PERSON", "I", "PROPN", 1),
+            ("PERSON", "I", "PROPN", 1), ("", "", "VERB", 0), ("PERSON", "B", "PROPN", 1),
+            ("", "", "AUX", -2), ("", "", "ADJ", -1)]
+    sentence = sentence_of(text, tags)
+    sentence.matched[3] = True                        # "Who is Peskov?"
+    found = [text[int(sentence.tokens[s.first]["start"]) - 100:int(sentence.tokens[s.stop - 1]["end"]) - 100]
+             for s in titles(sentence)]
+    assert found == ["Kremlin spokesman"]
+    sentence.matched[:] = False
+    sentence.matched[5] = True                        # "Who is Putin?": his noun phrase has no title
+    assert titles(sentence) == []

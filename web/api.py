@@ -91,7 +91,8 @@ class AnswerOut(BaseModel):
     cue: str = Field(description="'likely' or 'uncertain', as the chat shows it")
     question_type: str = Field(description="what the question asks for: person, place, organisation, nationality, "
                                            "date, duration, count, money, percent, language, event, law, manner "
-                                           "(how something was done: a phrase) or empty")
+                                           "(how something was done: a phrase), definition (what a named one "
+                                           "is: a description) or empty")
     conflicts: list[ConflictOut] = Field(description="different answers of the same kind from other documents")
     page: str | None = Field(description="the label of the page the span is on, e.g. '12' or 'iv' "
                                          "(none for unpaged formats)")
