@@ -57,7 +57,7 @@ KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
                           r"can|could|should|might|may)\b"), ()),
 ]
 # "Who is Kirill Dmitriev?" asks what a named one is: a description answers it, another name does not
-DEFINITION = re.compile(r"^(?!.*['’]s\b)\W*(?:[Ww]ho|[Ww]hat) (?:is|was|are|were) (?:[A-Z][\w’'.-]*\s?)+\W*$")
+DEFINITION = re.compile(r"^(?!.*['’]s\b)\W*(?:[Ww]ho|[Ww]hat) (?:is|was|are|were) (?:the )?(?:[A-Z][\w’'.-]*\s?)+\W*$")
 CONTENT_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("", "NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "X"))
 LIGHT_VERBS = frozenset("be is are was were been being do does did done have has had 's".split())
 WH_WORDS = frozenset("who whom whose what which when where why how".split())

@@ -51,6 +51,7 @@ from qa.questions import Asked, as_asked, checkable, kind_of, wants_several
     ("How old was the envoy?", "", None),                     # "how" with an adjective is no manner
     ("Who is Kirill Dmitriev?", "definition", None),          # what a named one is: a description
     ("What is NATO?", "definition", None),
+    ("What is the Clash Report?", "definition", None),
     ("Who is the Kremlin spokesman?", "person", "PERSON"),    # a person described: the name answers
     ("Who was Guy's Rival?", "person", "PERSON"),             # another person, named through Guy
 ])
