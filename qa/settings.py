@@ -24,7 +24,7 @@ def knob(default: Any, help: str, index: bool = False) -> Any:
 
 @dataclass(frozen=True)
 class SourceSettings:
-    cleaning_version: int = knob(3, "version of the clean-text rules; bump when they change", index=True)
+    cleaning_version: int = knob(4, "version of the clean-text rules; bump when they change", index=True)
     max_file_bytes: int = knob(20 * 1024 * 1024, "larger seed files (or Office and EPUB files that unpack "
                                                  "to more) are skipped with a warning")
     ocr: bool = knob(False, "run ocrmypdf --skip-text on PDFs with pages without text (qa index --ocr)")

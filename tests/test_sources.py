@@ -25,6 +25,7 @@ def test_citation_markers_latex_money_and_furniture_are_cleaned(seeds_dir):
     stall = texts["us-russia-talks-stall.txt"]
     assert "Advertisement banner" not in stall and "Cover Image" not in stall
     assert stall.count("U.S.–Russia Talks on Ukraine Stall") == 1  # the repeated title is dropped
+    assert "December 22, 2025 Clash Report" in stall                # a dateline run into its byline
 
 
 def test_title_is_the_first_heading_or_line(seeds_dir):
@@ -75,6 +76,18 @@ def test_clean_text_keeps_one_blank_line_between_paragraphs():
     cleaned = clean_blocks([Block("Title\n\n\n\nFirst [cite: 1].\n\n\nSecond \\$3.\nTitle\n")])
     assert cleaned.title == "Title"
     assert cleaned.text == "Title\n\nFirst.\n\nSecond $3."
+
+
+@pytest.mark.parametrize("line, clean", [
+    ("December 22, 2025Clash Report", "December 22, 2025 Clash Report"),  # a year run into a byline
+    ("In 2025 Clash Report said", "In 2025 Clash Report said"),
+    ("Model 3Com and 2025Q1 stay", "Model 3Com and 2025Q1 stay"),           # no year, or no word after it
+])
+def test_a_year_run_into_the_next_word_is_parted_from_it(line, clean):
+    cleaned = clean_blocks([Block(line)])
+    assert cleaned.text == clean
+    last = cleaned.origins[-1]  # the text after the year still maps back to its raw characters
+    assert line[last.offset:last.offset + last.length] == clean[last.start:last.start + last.length]
 
 
 def test_every_sentence_and_chunk_slices_to_its_own_text(seeds_dir):

@@ -27,8 +27,11 @@ SPACES = re.compile(r"[ \t\u00a0]+")
 ENDS = re.compile(r"^\s+|\s+$")
 SPACE_BEFORE_PUNCTUATION = re.compile(r" +([.,;:!?])")
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A web page's dateline and byline run together when their elements lose the space between
+# them ("December 22, 2025Clash Report"): a year never runs into a word in prose.
+GLUED_YEAR = re.compile(r"(?<=\b(?:1[5-9]|20)\d\d)(?=[A-Z][a-z])")
 # A line none of the rules below would change is copied as it is.
-NEEDS_CLEANING = re.compile(r"\[cite:|\$|\\|[\t\u00a0]|  | [.,;:!?]|^\s|\s$")
+NEEDS_CLEANING = re.compile(r"\[cite:|\$|\\|[\t\u00a0]|  | [.,;:!?]|^\s|\s$|\d[A-Z][a-z]")
 
 Replacement = str | Callable[[re.Match[str]], str]
 RULES: tuple[tuple[re.Pattern[str], Replacement], ...] = (
@@ -39,6 +42,7 @@ RULES: tuple[tuple[re.Pattern[str], Replacement], ...] = (
     (SPACES, " "),
     (ENDS, ""),
     (SPACE_BEFORE_PUNCTUATION, r"\1"),
+    (GLUED_YEAR, " "),
 )
 
 
