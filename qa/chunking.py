@@ -17,6 +17,10 @@ from qa.sources import Document
 
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 WORD = re.compile(r"\S+")
+MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+# "December 22, 2025 Clash Report": a line that starts with a full date is a dateline, which says
+# when (and often by whom) a piece was published, not a heading
+DATELINE = re.compile(rf"^(?:{MONTH} \d{{1,2}},? \d{{4}}|\d{{1,2}} {MONTH},? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b")
 # Where a long line may be cut before pysbd reads it: after a word of two lower-case letters or
 # digits and its full stop (so not after "Mr." or "U.S."), before a capital.
 SENTENCE_BREAK = re.compile(r"(?<=[a-z0-9]{2}[.!?])\s+(?=[\"“‘(]?[A-Z0-9])")
@@ -52,7 +56,7 @@ def split_sentences(document: Document, settings: ChunkingSettings = DEFAULT.chu
     """The sentences of a document, line by line, with offsets into its text.
 
     A line is a heading when its format marks it so, or when it is one short
-    sentence without end punctuation.
+    sentence without end punctuation that is no dateline.
     """
     text = document.text
     marked_headings = {start for start, _ in document.headings}
@@ -66,7 +70,8 @@ def split_sentences(document: Document, settings: ChunkingSettings = DEFAULT.chu
                 heading = len(pieces) == 1 and (
                     line_start in marked_headings
                     or (len(WORD.findall(sentence_text)) <= settings.heading_max_words
-                        and not SENTENCE_END.search(sentence_text)))
+                        and not SENTENCE_END.search(sentence_text)
+                        and not (settings.datelines and DATELINE.match(sentence_text))))
                 sentences.append(Sentence(document.id, line_start + start, line_start + end,
                                           sentence_text, heading))
         line_start += len(line) + 1

@@ -44,6 +44,8 @@ class ChunkingSettings:
                                    index=True)
     heading_max_words: int = knob(14, "a lone line this short without end punctuation is a heading",
                                   index=True)
+    datelines: bool = knob(True, "a short line that starts with a full date is a dateline, which answers "
+                                 "when a piece was published, not a heading", index=True)
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,19 @@ def test_headings_are_marked_so_they_are_never_picked_as_answers(seeds_dir):
     assert not any(h.endswith(".") for h in headings)
 
 
+@pytest.mark.parametrize("line, heading", [
+    ("December 22, 2025 Clash Report", False),   # a dateline says when the piece was published
+    ("22 December 2025", False),
+    ("2025-12-22 Reuters", False),
+    ("Fighting in 2025 and Beyond", True),       # a year inside a title does not make a dateline
+    ("December Talks in Miami", True),
+])
+def test_a_line_that_starts_with_a_full_date_is_a_dateline_not_a_heading(line, heading):
+    document = parse_document(f"Title\n\n{line}\n\nThe talks went on.".encode(), "piece.txt", "piece.txt")
+    sentence = next(s for s in chunk_document(document)[1] if s.text == line)
+    assert sentence.heading is heading
+
+
 def test_format_headings_become_spans_of_the_clean_text():
     markdown = parse_document(b"# Ferry timetable\n\nThe ferry runs daily.\n\n"
                               b"## In winter, a longer heading than usual.\n\nOnce a day.", "f.md", "f.md")
