@@ -32,7 +32,7 @@ import pycountry
 
 from qa import language
 from qa.candidates import Candidates
-from qa.questions import Asked, as_asked, name_key, stems_of
+from qa.questions import Asked, as_asked, name_key, side_key, stems_of
 from qa.retrieval import Passage, minmax
 from qa.settings import DEFAULT, AnsweringSettings
 from qa.sources import Document
@@ -60,6 +60,7 @@ PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
 DETERMINER = language.PART_OF_SPEECH["DET"]
 PERSON = language.ENTITY["PERSON"]
 NOUNS = frozenset(language.PART_OF_SPEECH[p] for p in ("NOUN", "PROPN"))
+SIDE_DEPENDENCIES = frozenset(language.DEPENDENCY[d] for d in ("poss", "compound", "amod", "nmod"))
 CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
 MAX_CONSTITUENT = 15  # tokens
 WINDOW = 5  # tokens each side of a span whose question words count as its context
@@ -331,6 +332,26 @@ def runs(begins: np.ndarray, inside: np.ndarray) -> list[tuple[int, int]]:
     return found
 
 
+def side_of(sentence: Sentence, chains: list[list[int]], first: int, stop: int) -> str:
+    """The side (`side_key`) a span is described as of: the nearest place, people or body that
+    modifies it or one of its three nearest heads ("Russia's Kirill Dmitriev"; "the US side
+    featuring Special Envoy Steve Witkoff"), or ''."""
+    tokens = sentence.tokens
+    heads = (np.arange(len(tokens)) + tokens["head"]).tolist()
+    for head in chains[span_root(chains, first, stop)][:4]:
+        for n in range(len(tokens)):
+            if (heads[n] == head and n != head and not first <= n < stop and int(tokens["entity"][n]) in AFFILIATION_IDS
+                    and int(tokens["dep"][n]) in SIDE_DEPENDENCIES):
+                return side_key(word(sentence, n))
+    return ""
+
+
+def word(sentence: Sentence, n: int) -> str:
+    """The text of the sentence's token `n`."""
+    token = sentence.tokens[n]
+    return sentence.text[int(token["start"]) - sentence.start:int(token["end"]) - sentence.start]
+
+
 def ancestors(tokens: np.ndarray) -> list[list[int]]:
     """For each token, itself and its heads up to the root of its sentence (rows within the sentence)."""
     size = len(tokens)
@@ -473,7 +494,9 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 typed_miss=float(bool(asked.labels) and span.label not in asked.labels
                                  or place_clash(asked, span.label, span_text)
                                  or asked.kind in ("manner", "definition") and entity
-                                 or asked.kind == "definition" and other_person(sentence, first, stop, whole)),
+                                 or asked.kind == "definition" and other_person(sentence, first, stop, whole)
+                                 or bool(asked.side) and not whole
+                                 and side_of(sentence, chains, first, stop) not in asked.side | {""}),
                 typed_sentence=typed_sentence,
                 entity=float(entity), phrase=float(span.label == "NP"),
                 constituent=float(span.label == "PHRASE"), whole=float(whole), overlap=overlap,

@@ -28,6 +28,7 @@ PLACE_NOUNS = (r"city|country|countries|place|region|state|town|village|location
 PERSON_NOUNS = (r"person|people|man|woman|men|women|leader|official|envoy|spokes\w*|president|minister|"
                 r"politician|diplomat|negotiator|representative|general|commander|author|king|queen|"
                 r"americans|russians|ukrainians|europeans")
+PERSON_NOUN = re.compile(PERSON_NOUNS)
 TIME_NOUNS = r"year|date|day|month|decade|century|time|week|season|era|period"
 # (kind, pattern over the lower-cased question, entity labels first preferred); first match wins
 KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
@@ -86,6 +87,7 @@ class Asked:
     wh_noun: str = ""             # stem of the noun a "what/which" determines: "borders" of "What borders"
     phrases: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (acronym stem, stems of its phrase): eu, (european, union)
     answered: frozenset[str] = frozenset()  # a follow-up's: stems and name keys of earlier turns' answers
+    side: frozenset[str] = frozenset()  # "Who was the Russian envoy?": side_key of the place or people asked for
 
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
@@ -134,7 +136,31 @@ def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None =
                  entities, entity_terms, wh_role, wants_several(question), wh_noun,
                  tuple((stems_of([acronym])[0], tuple(stems_of(phrase.split())))
                        for acronym, phrase in (spelled_out or {}).items()),
-                 frozenset(stems_of(list(answered))) | {key for key in map(name_key, answered) if key})
+                 frozenset(stems_of(list(answered))) | {key for key in map(name_key, answered) if key},
+                 side_asked(kind, tokens, words))
+
+
+def side_asked(kind: str, tokens: np.ndarray, words: list[str]) -> frozenset[str]:
+    """For a question that asks for a person, the side (`side_key`) of a place, people or body
+    that describes the person asked for: Russia of "Who was the Russian envoy?" or "Which Russian
+    official...?" (not of "Who was the Russian envoy to brief?"). No answer is of another side."""
+    wh = next((n for n, w in enumerate(words) if w.lower() in WH_WORDS), None)
+    if kind != "person" or wh is None:
+        return frozenset()
+    heads = [n + int(t["head"]) for n, t in enumerate(tokens)]
+
+    def asked_for(noun: int) -> bool:  # the wh-word's noun, or what "who is/was" equates it with
+        return heads[wh] == noun or heads[wh] == heads[noun] and words[heads[noun]].lower() in LIGHT_VERBS
+
+    return frozenset(side_key(words[n]) for n, t in enumerate(tokens)
+                     if language.ENTITY_LABELS[int(t["entity"])] in ("GPE", "NORP", "ORG")
+                     and language.DEPENDENCIES[int(t["dep"])] in ("amod", "compound", "poss", "nmod")
+                     and PERSON_NOUN.fullmatch(words[heads[n]].lower()) and asked_for(heads[n]))
+
+
+def side_key(word: str) -> str:
+    """`name_key` of a word, or the word itself in lower case when it is shorter (US, EU, UK)."""
+    return name_key(word) or re.sub(r"['’]s$", "", word).replace(".", "").lower()
 
 
 def as_asked(stems: list[str], phrases: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:

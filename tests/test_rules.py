@@ -18,6 +18,7 @@ from qa.answering import (
     quotes,
     said_before,
     same_value,
+    side_of,
     spans_in,
     table,
     titles,
@@ -25,7 +26,7 @@ from qa.answering import (
     unmentioned,
     widen,
 )
-from qa.questions import Asked, as_asked, checkable, kind_of, wants_several
+from qa.questions import Asked, as_asked, checkable, kind_of, side_asked, side_key, wants_several
 
 
 @pytest.mark.parametrize("question, kind, first_label", [
@@ -287,3 +288,41 @@ def test_a_definition_takes_what_the_noun_phrase_calls_the_name_asked_about():
     sentence.matched[:] = False
     sentence.matched[5] = True                        # "Who is Putin?": his noun phrase has no title
     assert titles(sentence) == []
+
+
+def with_dependencies(table: np.ndarray, dependencies: list[str]) -> np.ndarray:
+    table["dep"] = [language.DEPENDENCY[d] for d in dependencies]
+    return table
+
+
+@pytest.mark.parametrize("question, tags, dependencies, side", [
+    ("Who was the Russian envoy ?", [("", "", "PRON", 1), ("", "", "AUX", 0), ("", "B", "DET", 2),
+                                     ("NORP", "I", "ADJ", 1), ("", "I", "NOUN", -3), ("", "", "PUNCT", -4)],
+     ["nsubj", "ROOT", "det", "amod", "attr", "punct"], {"russi"}),
+    ("Which US official spoke ?", [("", "B", "DET", 2), ("GPE", "I", "PROPN", 1), ("", "I", "NOUN", 1),
+                                   ("", "", "VERB", 0), ("", "", "PUNCT", -1)],
+     ["det", "compound", "nsubj", "ROOT", "punct"], {"us"}),
+    # the envoy is the one who briefs, not the one asked for
+    ("Whom did the Russian envoy brief ?", [("", "", "PRON", 5), ("", "", "AUX", 4), ("", "B", "DET", 2),
+                                            ("NORP", "I", "ADJ", 1), ("", "I", "NOUN", 1), ("", "", "VERB", 0),
+                                            ("", "", "PUNCT", -1)],
+     ["dobj", "aux", "det", "amod", "nsubj", "ROOT", "punct"], set()),
+])
+def test_a_person_asked_for_may_be_described_as_of_a_side(question, tags, dependencies, side):
+    table = with_dependencies(tokens(question, tags), dependencies)
+    assert side_asked(kind_of(question)[0], table, question.split(" ")) == side
+
+
+def test_a_span_is_of_the_side_that_describes_it_or_one_of_its_heads():
+    text = "Russia 's Kirill Dmitriev met the US side featuring Steve Witkoff"
+    tags = [("GPE", "B", "PROPN", 3), ("", "I", "PART", -1), ("PERSON", "I", "PROPN", 1),
+            ("PERSON", "I", "PROPN", 1), ("", "", "VERB", 0), ("", "B", "DET", 2), ("GPE", "I", "PROPN", 1),
+            ("", "I", "NOUN", -3), ("", "", "VERB", -1), ("PERSON", "B", "PROPN", 1), ("PERSON", "I", "PROPN", -2)]
+    dependencies = ["poss", "case", "compound", "nsubj", "ROOT", "det", "compound", "dobj", "acl", "compound",
+                    "dobj"]
+    sentence = sentence_of(text, tags)
+    sentence.tokens["dep"] = [language.DEPENDENCY[d] for d in dependencies]
+    chains = ancestors(sentence.tokens)
+    assert side_of(sentence, chains, 2, 4) == side_key("Russia") == side_key("Russian")  # Kirill Dmitriev
+    assert side_of(sentence, chains, 9, 11) == "us"                                      # Steve Witkoff
+    assert side_of(sentence, chains, 4, 5) == ""                                         # "met": of no side
