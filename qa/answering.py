@@ -123,6 +123,11 @@ class Span:
     stop: int
     label: str
 
+    @property
+    def entity(self) -> bool:
+        """Whether it is a named entity (a name, number or date), not a phrase or the sentence."""
+        return self.label not in ("NP", "PHRASE", "SENTENCE")
+
 
 @dataclass(frozen=True)
 class Model:
@@ -230,11 +235,11 @@ def spans_in(sentence: Sentence, chains: list[list[int]] | None = None,
     return found
 
 
-def other_person(sentence: Sentence, first: int, stop: int, whole: bool) -> bool:
+def other_person(sentence: Sentence, first: int, stop: int) -> bool:
     """Whether tokens [first, stop) name a person the question did not ask about: no answer to
-    "Who is Jared Kushner?" ("Special Envoy Steve Witkoff"), the whole sentence aside."""
+    "Who is Jared Kushner?" ("Special Envoy Steve Witkoff")."""
     named = (sentence.tokens["entity"][first:stop] == PERSON) & ~sentence.matched[first:stop]
-    return not whole and bool(named.any())
+    return bool(named.any())
 
 
 def titles(sentence: Sentence) -> list[Span]:
@@ -313,6 +318,21 @@ def is_country(text: str) -> bool:
     name = text.lower().removeprefix("the ").replace(".", "").strip()
     exact, long = country_names()
     return name in exact or (len(name) > 3 and any(n.startswith(name) for n in long))
+
+
+def misses_kind(asked: Asked, sentence: Sentence, chains: list[list[int]], span: Span, text: str) -> bool:
+    """Whether a span cannot be of the kind the question asks for: an entity of another label (or
+    the whole sentence, where labels are asked for); a country where a town is asked for; a name,
+    number or date where a way ("How did Paris react?") or a definition ("Who is Dmitry Peskov?")
+    is; a span naming another person for a definition, or one the sentence puts on another side
+    than the question's ("Who was the Russian envoy?")."""
+    first, stop = span.first - sentence.first, span.stop - sentence.first
+    part = span.label != "SENTENCE"
+    return (bool(asked.labels) and span.label not in asked.labels
+            or place_clash(asked, span.label, text)
+            or asked.kind in ("manner", "definition") and span.entity
+            or asked.kind == "definition" and part and other_person(sentence, first, stop)
+            or bool(asked.side) and part and side_of(sentence, chains, first, stop) not in asked.side | {""})
 
 
 def place_clash(asked: Asked, label: str, text: str) -> bool:
@@ -405,11 +425,8 @@ def said_before(asked: Asked, sentence: Sentence, first: int, stop: int) -> bool
     content words are all among `Asked.answered`): "Who were they mostly?" after "Who confirmed...?"
     → "The Ukrainian rights ombudsman" does not ask for the ombudsman again."""
     words = [n for n in range(first, stop) if int(sentence.tokens["pos"][n]) not in FUNCTION_POS]
-    text, at = sentence.text, sentence.start
-    return bool(words) and all(
-        sentence.stems[n] in asked.answered
-        or name_key(text[int(sentence.tokens["start"][n]) - at:int(sentence.tokens["end"][n]) - at]) in asked.answered
-        for n in words)
+    return bool(words) and all(sentence.stems[n] in asked.answered or name_key(word(sentence, n)) in asked.answered
+                               for n in words)
 
 
 def coarse_role(dep: str) -> str:
@@ -478,7 +495,6 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
             content = contents[stop] - contents[first]
             overlap = (matched_contents[stop] - matched_contents[first]) / content if content else 0.0
             whole = span.label == "SENTENCE"
-            entity = span.label not in ("NP", "PHRASE", "SENTENCE")
             at = sentence.start
             span_text = sentence.text[int(tokens["start"][first]) - at:int(tokens["end"][stop - 1]) - at]
             spans.append(span)
@@ -491,14 +507,9 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
                 type_first=float(bool(asked.labels) and span.label == first_label),
                 type_other=float(span.label in asked.labels[1:]),
                 type_group=float(span.label in group and span.label not in asked.labels),
-                typed_miss=float(bool(asked.labels) and span.label not in asked.labels
-                                 or place_clash(asked, span.label, span_text)
-                                 or asked.kind in ("manner", "definition") and entity
-                                 or asked.kind == "definition" and other_person(sentence, first, stop, whole)
-                                 or bool(asked.side) and not whole
-                                 and side_of(sentence, chains, first, stop) not in asked.side | {""}),
+                typed_miss=float(misses_kind(asked, sentence, chains, span, span_text)),
                 typed_sentence=typed_sentence,
-                entity=float(entity), phrase=float(span.label == "NP"),
+                entity=float(span.entity), phrase=float(span.label == "NP"),
                 constituent=float(span.label == "PHRASE"), whole=float(whole), overlap=overlap,
                 quoted=float((first, stop) in quoted),
                 affiliation_match=float(not whole and affiliation is not None and matched[affiliation]),
