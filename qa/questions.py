@@ -143,7 +143,7 @@ def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None =
 def side_asked(kind: str, tokens: np.ndarray, words: list[str]) -> frozenset[str]:
     """For a question that asks for a person, the side (`side_key`) of a place, people or body
     that describes the person asked for: Russia of "Who was the Russian envoy?" or "Which Russian
-    official...?" (not of "Who was the Russian envoy to brief?"). No answer is of another side."""
+    official...?" (not of "Whom did the Russian envoy brief?"). No answer is of another side."""
     wh = next((n for n, w in enumerate(words) if w.lower() in WH_WORDS), None)
     if kind != "person" or wh is None:
         return frozenset()
