@@ -357,10 +357,9 @@ def side_of(sentence: Sentence, chains: list[list[int]], first: int, stop: int) 
     modifies it or one of its three nearest heads ("Russia's Kirill Dmitriev"; "the US side
     featuring Special Envoy Steve Witkoff"), or ''."""
     tokens = sentence.tokens
-    heads = (np.arange(len(tokens)) + tokens["head"]).tolist()
     for head in chains[span_root(chains, first, stop)][:4]:
-        for n in range(len(tokens)):
-            if (heads[n] == head and n != head and not first <= n < stop and int(tokens["entity"][n]) in AFFILIATION_IDS
+        for n, chain in enumerate(chains):
+            if (chain[1:2] == [head] and not first <= n < stop and int(tokens["entity"][n]) in AFFILIATION_IDS
                     and int(tokens["dep"][n]) in SIDE_DEPENDENCIES):
                 return side_key(word(sentence, n))
     return ""
