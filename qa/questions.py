@@ -47,8 +47,9 @@ KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
     ("organisation", re.compile(rf"\b(?:what|which) (?:\w+ )?(?:{ORGANISATION_NOUNS})s?\b"), ("ORG",)),
     ("place", re.compile(rf"\bwhere\b|\b(?:what|which|in what) (?:\w+ )?(?:{PLACE_NOUNS})\b"),
      ("GPE", "LOC", "FAC")),
-    ("person", re.compile(rf"\bwho(?:m|se)?\b|\b(?:which|what) (?:\w+ )?(?:{PERSON_NOUNS})\b"),
-     ("PERSON", "ORG", "NORP")),
+    # "Which minister...?" asks for a person; "Who...?" may be answered by a body or a people too
+    ("person", re.compile(rf"^(?!.*\bwho).*\b(?:which|what) (?:\w+ )?(?:{PERSON_NOUNS})\b"), ("PERSON",)),
+    ("person", re.compile(r"\bwho(?:m|se)?\b"), ("PERSON", "ORG", "NORP")),
     ("language", re.compile(r"\b(?:what|which) languages?\b"), ("LANGUAGE",)),
     ("event", re.compile(r"\b(?:what|which) (?:event|war|battle|conference|summit)s?\b"), ("EVENT",)),
     ("law", re.compile(r"\b(?:what|which) (?:law|treaty|act|agreement|accord)s?\b"), ("LAW",)),

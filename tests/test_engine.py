@@ -43,9 +43,11 @@ KNOWN_MISSES = [  # questions the answerer still gets wrong: strict, so a fix sh
     # "...initially described as a 28-point plan, later refined to 19 points": 19 by a hair
     ("How many points was the peace plan initially?", "28"),
 ]
-WEAK_PICKS = [  # the right span is the models' pick, with a confidence near the threshold (0.19, about 0.3)
+WEAK_PICKS = [  # the right span is the models' pick, with a confidence below "likely" (0.13 to 0.34)
     ("When did Macron and Putin last speak directly?", "July 2025"),
     ("Which nearby village did the military deny had been occupied?", "Ryasne"),
+    # a minister is a person: the IMF, an organisation, is no answer
+    ("Which Ukrainian minister said a systemic solution on the frozen assets is still needed?", "the Finance Minister"),
 ]
 OUT_OF_CORPUS = ["What is the capital of Australia?", "How tall is Mount Everest?",
                  "Who wrote Hamlet?", "How do I bake sourdough bread?",

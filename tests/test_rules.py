@@ -97,6 +97,13 @@ WITKOFF_TAGS = [("PERSON", "B", "PROPN", 1), ("PERSON", "I", "PROPN", 4), ("", "
                 ("PERSON", "B", "PROPN", 1), ("PERSON", "I", "PROPN", -2)]
 
 
+def test_which_person_noun_asks_for_a_person_while_who_may_be_a_body_or_a_people():
+    assert kind_of("Which Ukrainian minister said a solution is needed?")[1] == ("PERSON",)
+    assert kind_of("Which official confirmed it?")[1] == ("PERSON",)
+    assert kind_of("Who first raised the allegations?")[1] == ("PERSON", "ORG", "NORP")
+    assert kind_of("Who was the Russian envoy?")[1] == ("PERSON", "ORG", "NORP")
+
+
 def sentence_of(text, tags, start=100):
     table = tokens(text, tags, start)
     return Sentence(0, text, start, table, 0, text.lower().split(" "), np.zeros(len(table), dtype=bool))
