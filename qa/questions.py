@@ -2,10 +2,11 @@
 
 `kind_of` maps the question's form to a kind and the entity labels that
 answer it, first preferred: "who" -> PERSON, then ORG and NORP; "which
-minister" -> PERSON alone; "which village" -> GPE, LOC; "how much" -> MONEY, QUANTITY; "how did" -> no entity
-at all; and so on (the table is `KINDS`). `read` adds what answering needs from the parse: the question's
-content words as BM25 stems, its named entities, the dependency role of its
-wh-word, and whether it asks for one thing or several.
+minister" -> PERSON alone; "which village" -> GPE, LOC; "how much" -> MONEY,
+QUANTITY; "how did" -> no entity at all; and so on (the table is `KINDS`).
+`read` adds what answering needs from the parse: the question's content words
+as BM25 stems, its named entities, the dependency role of its wh-word, and
+whether it asks for one thing or several.
 """
 
 from __future__ import annotations
