@@ -562,6 +562,9 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
                             for stem, word in zip(stems, words, strict=True)], dtype=bool)
         read[p] = Sentence(p, text, offset, tokens, first, stems, matched)
     sentences = [read[p] for p in positions]
+    if asked.own:  # a follow-up is answered where its own words are, when some sentence holds them
+        sentences = [s for s in sentences if asked.own & set(s.stems)] or sentences
+        positions = [s.position for s in sentences]
     context: dict[int, set[str]] = {}
     for p in positions:
         around = [q for q in (int(hits.section[p]), p - 1) if q >= 0 and q in read

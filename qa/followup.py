@@ -10,6 +10,7 @@ is not carried. A referring word (he, there, then...) borrows the previous
 answer first, since that is usually what it points at; a short or elliptical
 question ("And Belgium?") borrows the previous question's topic. Only words are
 copied; no model is involved, and earlier questions are never answered again.
+The answer is then looked for where the question's own words are (`own_words`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ STOPWORDS = REFERRING | frozenset("""a an the and or but of in on at to for from
     i me my we us our you your say said tell told""".split())
 ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of)\b", re.I)
 WORD = re.compile(r"[\w’'-]+")
+NOUN_ASKED = re.compile(r"\b(?:which|what)\s+[\w’'-]+", re.I)
 
 Turn = str | tuple[str, str]  # a question as asked, or (question, the answer it was given)
 Weigh = Callable[[list[str]], list[float]]  # words -> their rarity: IDF / the highest IDF (0: never used)
@@ -73,6 +75,14 @@ def answered_before(question: str, resolved: str, history: Sequence[Turn],
         return []
     answers = [turn[1] for turn in list(history)[-settings.max_history:] if not isinstance(turn, str)]
     return content_words(" ".join(answers))
+
+
+def own_words(question: str, resolved: str) -> list[str]:
+    """For a question `resolve` read in the light of earlier turns, the topic words it was asked
+    with, not those it borrowed, nor the noun a "which/what" asks for (the answer need not repeat
+    "dates" of "Between which dates?"): its answer is looked for where they are ("Where was he due
+    to go afterwards?" → a sentence saying "due"). Nothing for a question that stood on its own."""
+    return [] if resolved == question.strip() else content_words(NOUN_ASKED.sub(" ", question))
 
 
 def refers(question: str) -> bool:

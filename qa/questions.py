@@ -90,6 +90,7 @@ class Asked:
     phrases: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (acronym stem, stems of its phrase): eu, (european, union)
     answered: frozenset[str] = frozenset()  # a follow-up's: stems and name keys of earlier turns' answers
     side: frozenset[str] = frozenset()  # "Who was the Russian envoy?": side_key of the place or people asked for
+    own: frozenset[str] = frozenset()  # a follow-up's: stems of its own words (`followup.own_words`)
 
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
@@ -115,10 +116,11 @@ def stems_of(words: list[str], settings: LexicalSettings = DEFAULT.lexical) -> l
 
 
 def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None = None,
-         answered: Sequence[str] = ()) -> Asked:
+         answered: Sequence[str] = (), own: Sequence[str] = ()) -> Asked:
     """The `Asked` of a question from its text, its TOKEN rows (offsets into `question`), the
     phrases its acronyms stand for in the sources (`Query.spelled_out`) and, for a follow-up,
-    the words of earlier turns' answers (`followup.answered_before`).
+    the words of earlier turns' answers (`followup.answered_before`) and its own words
+    (`followup.own_words`).
     Its content words are those the parse tags as nouns, verbs, adjectives, numbers or adverbs
     (or leaves untagged), but not wh-words or forms of be, do and have."""
     kind, labels = kind_of(question)
@@ -139,7 +141,7 @@ def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None =
                  tuple((stems_of([acronym])[0], tuple(stems_of(phrase.split())))
                        for acronym, phrase in (spelled_out or {}).items()),
                  frozenset(stems_of(list(answered))) | {key for key in map(name_key, answered) if key},
-                 side_asked(kind, tokens, words))
+                 side_asked(kind, tokens, words), frozenset(stems_of(list(own))))
 
 
 def side_asked(kind: str, tokens: np.ndarray, words: list[str]) -> frozenset[str]:

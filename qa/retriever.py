@@ -18,7 +18,7 @@ from qa.answering import Answer
 from qa.candidates import Candidates, Query
 from qa.embedding import Encoder
 from qa.errors import IndexUnavailable, QuestionError
-from qa.followup import Turn, answered_before, resolve
+from qa.followup import Turn, answered_before, own_words, resolve
 from qa.language import Analyser
 from qa.questions import Asked
 from qa.retrieval import HybridRetrieval, Passage
@@ -181,7 +181,8 @@ class Retriever:
         resolved = resolved[:self.settings.answering.max_question_chars]
         retrieval = opened.retrieval
         asked, query = self._read(retrieval, resolved, answered_before(question, resolved, history,
-                                                                      self.settings.answering))
+                                                                      self.settings.answering),
+                                  own_words(question, resolved))
         candidates = retrieval.candidates(query, scope)
         answer = answering.pick_answer(asked, candidates, opened.reader.document_at,
                                        retrieval.passages(candidates, k), self.settings.answering)
@@ -204,12 +205,14 @@ class Retriever:
     def _vector(self, question: str) -> np.ndarray:
         return embedding.embed(self._encoder, [question])[0]
 
-    def _read(self, retrieval: HybridRetrieval, question: str, answered: Sequence[str] = ()) -> tuple[Asked, Query]:
-        """How the question is read (`answered`: a follow-up's earlier answers), and its query. The
+    def _read(self, retrieval: HybridRetrieval, question: str, answered: Sequence[str] = (),
+              own: Sequence[str] = ()) -> tuple[Asked, Query]:
+        """How the question is read (`answered`, `own`: a follow-up's earlier answers and own words),
+        and its query. The
         encoder embeds it in another thread while spaCy parses it in this one: ONNX Runtime lets go
         of the interpreter, spaCy holds it, so the two overlap (bench.squad's answer() p50: see the
         README)."""
         vector = self._embedder.submit(self._vector, question)
         parse = self._analyser.parse(question)
         query = retrieval.query(question, vector.result())
-        return questions.read(question, parse, query.spelled_out, answered), query
+        return questions.read(question, parse, query.spelled_out, answered, own), query

@@ -169,6 +169,13 @@ def test_a_follow_up_whose_own_words_are_everywhere_borrows_the_topic(retriever)
     assert answer.found and answer.text == "Steve Witkoff and Jared Kushner"
 
 
+def test_a_follow_up_is_answered_where_its_own_words_are(retriever):
+    # the borrowed "Kirill Dmitriev" once chose the sentence naming him, and its "US side": US at 0.81
+    answer = retriever.answer("Where did he go after the talks?", [("Who is Kirill Dmitriev?", "the Russian envoy")])
+    assert "Kirill Dmitriev" in answer.resolved
+    assert answer.text != "US" and answer.confidence < DEFAULT.answering.likely_confidence
+
+
 def test_a_follow_up_is_not_given_the_previous_answer_again(retriever):
     history = [("Who confirmed that about 50 civilians had been forcibly removed?", "The Ukrainian rights ombudsman")]
     answer = retriever.answer("Who were they mostly?", history)

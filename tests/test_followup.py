@@ -1,6 +1,6 @@
 """Follow-up questions borrow the previous turn's rare words, and its answer, only when they need them."""
 
-from qa.followup import answered_before, resolve
+from qa.followup import answered_before, own_words, resolve
 
 MIAMI = "Where did the US and Russian envoys meet?"
 RARITY = {"us": 0.3, "russian": 0.4, "envoys": 0.7, "meet": 0.75, "miami": 0.8, "kremlin": 0.65,
@@ -50,3 +50,14 @@ def test_a_follow_up_knows_what_earlier_turns_answered_and_a_question_on_its_own
     assert answered_before("Who were they mostly?", resolved, history) == ["Ukrainian", "rights", "ombudsman"]
     standalone = "Which official confirmed the forced removal of civilians?"  # on its own: may answer the same
     assert answered_before(standalone, resolve(standalone, history), history) == []
+
+
+def test_a_follow_up_keeps_its_own_words_apart_from_those_it_borrowed():
+    history = [("Who was Russia's negotiator in Miami?", "Kirill Dmitriev")]
+    question = "Where was he due to go afterwards?"
+    resolved = resolve(question, history, weigh)
+    assert resolved != question
+    assert own_words(question, resolved) == ["due", "go", "afterwards"]
+    assert own_words("Between which dates?", "Between which dates? (officials)") == []  # the noun asked for
+    standalone = "Where did the US and Russian envoys meet?"
+    assert own_words(standalone, resolve(standalone, history, weigh)) == []
