@@ -223,16 +223,40 @@ def spans_in(sentence: Sentence, chains: list[list[int]] | None = None,
         found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, label))
         seen.add((first, stop))
     for first, stop in runs(tokens["phrase"] == 1, tokens["phrase"]):
-        if (first, stop) not in seen and not (stop - first == 1 and tokens["pos"][first] == PRONOUN):
+        first, stop = whole_words(sentence, first, stop)
+        if (first, stop) not in seen and not says_nothing(sentence, first, stop):
             found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "NP"))
             seen.add((first, stop))
     quoted = quoted if quoted is not None else quotes(sentence)
     for first, stop in subtrees(tokens, chains if chains is not None else ancestors(tokens)) + quoted:
+        first, stop = whole_words(sentence, first, stop)
         if (first, stop) not in seen and stop - first < len(tokens):
             found.append(Span(sentence.position, sentence.first + first, sentence.first + stop, "PHRASE"))
             seen.add((first, stop))
     found.append(Span(sentence.position, sentence.first, sentence.first + len(tokens), "SENTENCE"))
     return found
+
+
+def says_nothing(sentence: Sentence, first: int, stop: int) -> bool:
+    """A lone pronoun or punctuation mark ("it", the "-" of a split "counter-plan"): no answer."""
+    return stop - first == 1 and (int(sentence.tokens["pos"][first]) == PRONOUN
+                                  or not any(map(str.isalnum, word(sentence, first))))
+
+
+def whole_words(sentence: Sentence, first: int, stop: int) -> tuple[int, int]:
+    """Tokens [first, stop) widened over the hyphens that join them to the words around them: the
+    parse may cut "counter-plan" after "counter", and a reader is shown whole words."""
+    tokens = sentence.tokens
+
+    def joins(n: int) -> bool:  # token n is a hyphen with no space on either side
+        return (0 < n < len(tokens) - 1 and word(sentence, n) == "-"
+                and tokens["start"][n] == tokens["end"][n - 1] and tokens["end"][n] == tokens["start"][n + 1])
+
+    while joins(first - 1):
+        first -= 2
+    while joins(stop):
+        stop += 2
+    return first, stop
 
 
 def other_person(sentence: Sentence, first: int, stop: int) -> bool:

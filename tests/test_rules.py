@@ -122,6 +122,20 @@ def test_entities_and_noun_phrases_are_candidates_and_so_is_the_whole_sentence()
                      (WITKOFF, "SENTENCE")]
 
 
+def test_a_noun_phrase_cut_inside_a_hyphenated_word_is_widened_to_the_whole_word():
+    text = "The revised counter-plan called for halting"
+    tags = [("", "B", "DET", 2), ("", "I", "ADJ", 1), ("", "I", "NOUN", 3), ("", "B", "PUNCT", -1),
+            ("", "B", "NOUN", -2), ("", "", "VERB", 0), ("", "", "ADP", -1), ("", "B", "NOUN", -1)]
+    sentence = sentence_of("The revised counter - plan called for halting", tags)  # the parse splits the word
+    for row, (start, end) in zip(sentence.tokens, [(0, 3), (4, 11), (12, 19), (19, 20), (20, 24), (25, 31),
+                                                   (32, 35), (36, 43)], strict=True):
+        row["start"], row["end"] = 100 + start, 100 + end  # as written: no spaces around the hyphen
+    sentence = Sentence(0, text, 100, sentence.tokens, 0, sentence.stems, sentence.matched)
+    phrases = [text[int(sentence.tokens[s.first]["start"]) - 100:int(sentence.tokens[s.stop - 1]["end"]) - 100]
+               for s in spans_in(sentence) if s.label == "NP"]
+    assert phrases == ["The revised counter-plan", "counter-plan", "halting"]  # not "counter", nor "-" alone
+
+
 def test_a_question_for_several_takes_the_coordinated_names_and_one_for_one_does_not():
     sentence = sentence_of(WITKOFF, WITKOFF_TAGS)
     span = Span(0, 0, 2, "PERSON")
