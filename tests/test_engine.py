@@ -35,6 +35,7 @@ SEED_QUESTIONS = [  # question, document, the answer span as a reader would high
     ("Who was the Russian envoy?", ARENA, "Kirill Dmitriev"),  # "Russia's", not "the US side featuring"
     ("Who was the US envoy?", ARENA, "Steve Witkoff"),
     ("When was the Clash Report piece published?", STALL, "December 22, 2025"),  # its dateline
+    ("When did the current round of US–Russia meetings begin?", STALL, "mid-December"),  # "Meetings that began..."
 ]
 KNOWN_MISSES = [  # questions the answerer still gets wrong: strict, so a fix shows up here
     ("How big is the EU loan?", "€90 billion"),             # picks the IMF's $161 billion

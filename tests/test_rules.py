@@ -26,7 +26,7 @@ from qa.answering import (
     unmentioned,
     widen,
 )
-from qa.questions import Asked, as_asked, checkable, kind_of, side_asked, side_key, wants_several
+from qa.questions import Asked, as_asked, base_stems, checkable, kind_of, side_asked, side_key, stems_of, wants_several
 
 
 @pytest.mark.parametrize("question, kind, first_label", [
@@ -95,6 +95,11 @@ WITKOFF = "Steve Witkoff and Jared Kushner met Kirill Dmitriev"
 WITKOFF_TAGS = [("PERSON", "B", "PROPN", 1), ("PERSON", "I", "PROPN", 4), ("", "", "CCONJ", -1),
                 ("PERSON", "B", "PROPN", 1), ("PERSON", "I", "PROPN", -3), ("", "", "VERB", 0),
                 ("PERSON", "B", "PROPN", 1), ("PERSON", "I", "PROPN", -2)]
+
+
+def test_an_irregular_verb_form_is_placed_by_its_base_form_and_a_base_form_is_left_alone():
+    words = ["began", "Meetings", "went", "left", "won"]
+    assert base_stems(words, stems_of(words)) == ["begin", "meet", "go", "left", "won"]  # "left" may be a place
 
 
 def test_which_person_noun_asks_for_a_person_while_who_may_be_a_body_or_a_people():
