@@ -241,4 +241,3 @@ def entity_spans(tokens: np.ndarray) -> list[tuple[int, int, str]]:
         found.append((int(tokens["start"][first]), int(tokens["end"][stop - 1]),
                       language.ENTITY_LABELS[int(tokens["entity"][first])]))
     return found
-

@@ -208,10 +208,9 @@ class Retriever:
     def _read(self, retrieval: HybridRetrieval, question: str, answered: Sequence[str] = (),
               own: Sequence[str] = ()) -> tuple[Asked, Query]:
         """How the question is read (`answered`, `own`: a follow-up's earlier answers and own words),
-        and its query. The
-        encoder embeds it in another thread while spaCy parses it in this one: ONNX Runtime lets go
-        of the interpreter, spaCy holds it, so the two overlap (bench.squad's answer() p50: see the
-        README)."""
+        and its query. The encoder embeds it in another thread while spaCy parses it in this one:
+        ONNX Runtime lets go of the interpreter, spaCy holds it, so the two overlap (bench.squad's
+        answer() p50: see the README)."""
         vector = self._embedder.submit(self._vector, question)
         parse = self._analyser.parse(question)
         query = retrieval.query(question, vector.result())
