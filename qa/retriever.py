@@ -111,6 +111,18 @@ class Retriever:
         return cls(store, opened, encoder or embedding.load_encoder(settings.embedding),
                    analyser or language.load_analyser(settings.language.batch_size), settings)
 
+    def close(self) -> None:
+        """Let go of the store's connections (a shared store's) and the embedding threads; also on
+        leaving a `with Retriever.open(...) as retriever:` block."""
+        self._embedder.shutdown(wait=False)
+        self.store.close()
+
+    def __enter__(self) -> Retriever:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @staticmethod
     def _load(store: Store, settings: Settings, encoder: Encoder | None) -> Opened:
         reader = store.open(reader_fingerprint(settings, encoder))

@@ -301,22 +301,39 @@ def test_passwords_never_show(seeds):
 def test_a_database_that_goes_away_is_unavailable_and_recovers_when_it_returns(seeds):
     with TemporaryPostgres() as server:
         build(seeds, server.url)
-        retriever = Retriever.open(server.url, DEFAULT.replace(store={"connect_seconds": 1.0}), **MODELS)
+        with Retriever.open(server.url, DEFAULT.replace(store={"connect_seconds": 1.0}), **MODELS) as retriever:
+            assert retriever.search("harbour repairs cost", k=1)[0].doc_id == "harbour.txt"
+            server.stop()
+            with pytest.raises(IndexUnavailable, match="the shared store postgresql://postgres@127.0.0.1:.*"):
+                retriever.search("harbour repairs cost", k=1)
+            with pytest.raises(IndexUnavailable):
+                retriever.refresh()
+            server.start()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    assert retriever.search("harbour repairs cost", k=1)[0].doc_id == "harbour.txt"
+                    break
+                except IndexUnavailable:
+                    assert time.monotonic() < deadline, "never recovered"
+                    time.sleep(0.2)
+
+
+def test_a_closed_retriever_lets_go_of_its_connections(seeds, pg_url):
+    build(seeds, pg_url)
+
+    def readers() -> int:
+        with psycopg.connect(pg_url, autocommit=True) as connection:
+            return connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND application_name LIKE 'qa reader%'").fetchone()[0]
+
+    with Retriever.open(pg_url, **MODELS) as retriever:
         assert retriever.search("harbour repairs cost", k=1)[0].doc_id == "harbour.txt"
-        server.stop()
-        with pytest.raises(IndexUnavailable, match="the shared store postgresql://postgres@127.0.0.1:.*"):
-            retriever.search("harbour repairs cost", k=1)
-        with pytest.raises(IndexUnavailable):
-            retriever.refresh()
-        server.start()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                assert retriever.search("harbour repairs cost", k=1)[0].doc_id == "harbour.txt"
-                break
-            except IndexUnavailable:
-                assert time.monotonic() < deadline, "never recovered"
-                time.sleep(0.2)
+        assert readers() >= 1
+    deadline = time.monotonic() + 10  # a server process ends just after its client hangs up
+    while readers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert readers() == 0
 
 
 def test_the_command_line_names_the_holder_and_never_the_password(seeds, pg_url, capsys, monkeypatch):

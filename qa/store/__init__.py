@@ -82,6 +82,8 @@ class Store(Protocol):
 
     def wait_for_change(self, timeout: float) -> None: ...
 
+    def close(self) -> None: ...
+
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 

@@ -192,6 +192,9 @@ class FileStore:
         """Wait `timeout` seconds: a folder sends no notice of a new version; callers poll `live_version`."""
         time.sleep(timeout)
 
+    def close(self) -> None:
+        """Nothing to let go of: a folder store holds no connection (its readers map files)."""
+
     def load(self, manifest: Manifest) -> list[Segment]:
         """The segments of the version `manifest` describes; `IndexUnavailable` if any part is bad."""
         folder = self.index_dir / manifest.version
