@@ -48,7 +48,8 @@ def create_app(index_dir: str | Path | Store = "index", seeds_dir: str | Path | 
                              daemon=True).start()
         yield
         stop.set()
-        app.state.store.close()
+        if isinstance(index_dir, str | Path):  # a store the app opened itself, not one it was handed
+            app.state.store.close()
 
     app = FastAPI(title="qa", summary="Extractive answers from a folder of sources, with their offsets.",
                   docs_url=None, redoc_url=None, lifespan=lifespan)
