@@ -32,7 +32,7 @@ import pycountry
 
 from qa import language
 from qa.candidates import Candidates
-from qa.questions import Asked, as_asked, base_stems, name_key, side_key, stems_of
+from qa.questions import SIDE_DEPENDENCIES, SIDE_LABELS, Asked, as_asked, base_stems, name_key, side_key, stems_of
 from qa.retrieval import Passage, minmax
 from qa.settings import DEFAULT, AnsweringSettings
 from qa.sources import Document
@@ -55,12 +55,10 @@ SPAN_FEATURES = (  # what pair_features gives each (sentence, span) pair
     "quoted", "distance", "path", "head_match", "role_match", "wh_noun", "length")                # where it sits
 CONFIDENCE_FEATURES = ("best", "margin", "entities") + SPAN_FEATURES
 PRONOUN = language.PART_OF_SPEECH["PRON"]
-AFFILIATION_IDS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
 PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
 DETERMINER = language.PART_OF_SPEECH["DET"]
 PERSON = language.ENTITY["PERSON"]
 NOUNS = frozenset(language.PART_OF_SPEECH[p] for p in ("NOUN", "PROPN"))
-SIDE_DEPENDENCIES = frozenset(language.DEPENDENCY[d] for d in ("poss", "compound", "amod", "nmod"))
 CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
 MAX_CONSTITUENT = 15  # tokens
 WINDOW = 5  # tokens each side of a span whose question words count as its context
@@ -383,7 +381,7 @@ def side_of(sentence: Sentence, chains: list[list[int]], first: int, stop: int) 
     tokens = sentence.tokens
     for head in chains[span_root(chains, first, stop)][:4]:
         for n, chain in enumerate(chains):
-            if (chain[1:2] == [head] and not first <= n < stop and int(tokens["entity"][n]) in AFFILIATION_IDS
+            if (chain[1:2] == [head] and not first <= n < stop and int(tokens["entity"][n]) in SIDE_LABELS
                     and int(tokens["dep"][n]) in SIDE_DEPENDENCIES):
                 return side_key(word(sentence, n))
     return ""
@@ -496,7 +494,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         is_content = [pos not in FUNCTION_POS for pos in tokens["pos"].tolist()]
         contents = np.concatenate([[0], np.cumsum(is_content)]).tolist()
         matched_contents = np.concatenate([[0], np.cumsum(np.logical_and(is_content, matched))]).tolist()
-        affiliations = [i for i, e in enumerate(tokens["entity"].tolist()) if e in AFFILIATION_IDS]
+        affiliations = [i for i, e in enumerate(tokens["entity"].tolist()) if e in SIDE_LABELS]
         paths: dict[tuple[int, int], int] = {}
         anchor_chains = {j: {token: depth for depth, token in enumerate(chains[j])} for j in anchors}
         for span in sentence_spans:

@@ -30,6 +30,9 @@ PERSON_NOUNS = (r"person|people|man|woman|men|women|leader|official|envoy|spokes
                 r"politician|diplomat|negotiator|representative|general|commander|author|king|queen|"
                 r"americans|russians|ukrainians|europeans")
 PERSON_NOUN = re.compile(PERSON_NOUNS)
+# a side is a place, people or body (entity ids) describing a person: "the Russian envoy", "Russia's Kirill Dmitriev"
+SIDE_LABELS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
+SIDE_DEPENDENCIES = frozenset(language.DEPENDENCY[d] for d in ("poss", "compound", "amod", "nmod"))
 TIME_NOUNS = r"year|date|day|month|decade|century|time|week|season|era|period"
 # (kind, pattern over the lower-cased question, entity labels first preferred); first match wins
 KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
@@ -158,8 +161,7 @@ def side_asked(kind: str, tokens: np.ndarray, words: list[str]) -> frozenset[str
         return heads[wh] == noun or heads[wh] == heads[noun] and words[heads[noun]].lower() in LIGHT_VERBS
 
     return frozenset(side_key(words[n]) for n, t in enumerate(tokens)
-                     if language.ENTITY_LABELS[int(t["entity"])] in ("GPE", "NORP", "ORG")
-                     and language.DEPENDENCIES[int(t["dep"])] in ("amod", "compound", "poss", "nmod")
+                     if int(t["entity"]) in SIDE_LABELS and int(t["dep"]) in SIDE_DEPENDENCIES
                      and PERSON_NOUN.fullmatch(words[heads[n]].lower()) and asked_for(heads[n]))
 
 
