@@ -267,7 +267,8 @@ def other_person(sentence: Sentence, first: int, stop: int) -> bool:
 def titles(sentence: Sentence) -> list[Span]:
     """What a noun phrase calls a name the question asks about, the words before it: "Kremlin
     spokesman" of "Kremlin spokesman Dmitry Peskov", for "Who is Peskov?" (with a noun among
-    them; determiners and punctuation at the ends left out)."""
+    them; determiners and punctuation at the ends left out). Also what a role question is answered
+    with: "Special Envoy" for "What is Steve Witkoff's title?"."""
     tokens, found = sentence.tokens, []
     parts = tokens["pos"].tolist()
     phrases = runs(tokens["phrase"] == 1, tokens["phrase"])
@@ -345,14 +346,14 @@ def is_country(text: str) -> bool:
 def misses_kind(asked: Asked, sentence: Sentence, chains: list[list[int]], span: Span, text: str) -> bool:
     """Whether a span cannot be of the kind the question asks for: an entity of another label (or
     the whole sentence, where labels are asked for); a country where a town is asked for; a name,
-    number or date where a way ("How did Paris react?") or a definition ("Who is Dmitry Peskov?")
-    is; a span naming another person for a definition, or one the sentence puts on another side
-    than the question's ("Who was the Russian envoy?")."""
+    number or date where a way ("How did Paris react?"), a definition ("Who is Dmitry Peskov?") or
+    a role ("What is Steve Witkoff's title?") is; a span naming another person for a definition, or
+    one the sentence puts on another side than the question's ("Who was the Russian envoy?")."""
     first, stop = span.first - sentence.first, span.stop - sentence.first
     part = span.label != "SENTENCE"
     return (bool(asked.labels) and span.label not in asked.labels
             or place_clash(asked, span.label, text)
-            or asked.kind in ("manner", "definition") and span.entity
+            or asked.kind in ("manner", "definition", "role") and span.entity
             or asked.kind == "definition" and part and other_person(sentence, first, stop)
             or bool(asked.side) and part and side_of(sentence, chains, first, stop) not in asked.side | {""})
 
@@ -485,7 +486,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         chains = ancestors(tokens)
         quoted = quotes(sentence)
         sentence_spans = spans_in(sentence, chains, quoted)
-        if asked.kind == "definition":
+        if asked.kind in ("definition", "role"):
             sentence_spans += [title for title in titles(sentence) if title not in sentence_spans]
         typed_sentence = float(any(s.label in asked.labels for s in sentence_spans))
         matched = sentence.matched.tolist()

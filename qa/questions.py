@@ -48,6 +48,10 @@ KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
     ("date", re.compile(rf"\bwhen\b|\b(?:what|which|in what) (?:{TIME_NOUNS})s?\b|\bhow long ago\b"
                         r"|\bsince when\b"), ("DATE", "TIME")),
     ("nationality", re.compile(r"\b(?:what|which) (?:nationality|nationalities|ethnicity)\b"), ("NORP",)),
+    # "What is Steve Witkoff's title?", "What position does Miller play?": what someone is, not a name
+    ("role", re.compile(r"\b(?:what|which) (?:\w+ )?(?:position|role|job|post|rank)s?\b"
+                        r"|\b(?:what|which) title\b(?! of)|'s (?:title|role|job|position)\b"
+                        r"|\bwhat (?:is|was) (?:the|his|her|their) (?:position|role|job|title)\b(?! of)"), ()),
     ("organisation", re.compile(rf"\b(?:what|which) (?:\w+ )?(?:{ORGANISATION_NOUNS})s?\b"), ("ORG",)),
     ("place", re.compile(rf"\bwhere\b|\b(?:what|which|in what) (?:\w+ )?(?:{PLACE_NOUNS})\b"),
      ("GPE", "LOC", "FAC")),

@@ -55,6 +55,10 @@ from qa.questions import Asked, as_asked, base_stems, checkable, kind_of, side_a
     ("What is the Clash Report?", "definition", None),
     ("Who is the Kremlin spokesman?", "person", "PERSON"),    # a person described: the name answers
     ("Who was Guy's Rival?", "person", "PERSON"),             # another person, named through Guy
+    ("What is Steve Witkoff's title?", "role", None),         # what someone is: no name answers it
+    ("What position does Von Miller play?", "role", None),
+    ("What is the position Derek Wolfe plays?", "role", None),
+    ("What was the title of the film?", "", None),            # a title of a work is a name
 ])
 def test_the_question_form_names_the_kind_and_entity_labels(question, kind, first_label):
     found, labels = kind_of(question)
