@@ -41,6 +41,7 @@ WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 NAMED = frozenset({"PERSON", "GPE", "LOC", "ORG", "FAC", "NORP"})
 NUMERIC = frozenset({"CARDINAL", "MONEY", "QUANTITY", "PERCENT"})
 TEMPORAL = frozenset({"DATE", "TIME"})
+MEASURES = NUMERIC | TEMPORAL | {"ORDINAL"}
 SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
 OBJECTS = frozenset({"dobj", "pobj", "attr", "oprd", "dative", "appos"})
 FRACTION = re.compile(r"\b(?:half|halves|thirds?|quarters?|fifths?|tenths?)\b", re.I)
@@ -358,6 +359,12 @@ def misses_kind(asked: Asked, sentence: Sentence, chains: list[list[int]], span:
             or bool(asked.side) and part and side_of(sentence, chains, first, stop) not in asked.side | {""})
 
 
+def cannot_answer(asked: Asked, span: Span) -> bool:
+    """A number or date where only a name can answer: "Who were they?" is never "December 20, 2025".
+    (On the SQuAD slice, 4 of 1,516 picks were such, none right.)"""
+    return bool(asked.labels) and set(asked.labels) <= NAMED and span.label in MEASURES
+
+
 def place_clash(asked: Asked, label: str, text: str) -> bool:
     """A country where a city, town or village is asked for. (The other way round is no clash:
     Wales and England are countries that ISO 3166 does not list.)"""
@@ -500,7 +507,7 @@ def pair_features(asked: Asked, candidates: Candidates, sentences: list[Sentence
         anchor_chains = {j: {token: depth for depth, token in enumerate(chains[j])} for j in anchors}
         for span in sentence_spans:
             first, stop = span.first - sentence.first, span.stop - sentence.first
-            if asked.answered and said_before(asked, sentence, first, stop):
+            if asked.answered and said_before(asked, sentence, first, stop) or cannot_answer(asked, span):
                 continue
             root = span_root(chains, first, stop)
             outside = [j for j in anchors if not first <= j < stop]

@@ -184,6 +184,7 @@ def test_a_follow_up_is_not_given_the_previous_answer_again(retriever):
     alone = retriever.answer(answer.resolved)  # the same words, asked on their own
     assert alone.found and alone.text == "The Ukrainian rights ombudsman"
     assert "ombudsman" not in answer.text
+    assert "2025" not in answer.text  # "December 20, 2025" was its answer (0.38): no date answers "who"
 
 
 @pytest.mark.parametrize("question", OUT_OF_CORPUS)

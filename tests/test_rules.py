@@ -12,6 +12,7 @@ from qa.answering import (
     Sentence,
     Span,
     ancestors,
+    cannot_answer,
     choose,
     is_country,
     place_clash,
@@ -121,6 +122,19 @@ def sentence_of(text, tags, start=100):
 def asked(question: str, several: bool) -> Asked:
     kind, labels = kind_of(question)
     return Asked(question, kind, labels, frozenset(), frozenset(), frozenset(), (), (), "", several)
+
+
+@pytest.mark.parametrize("question, label, excluded", [
+    ("Who were they mostly?", "DATE", True),        # a date never answers "who"
+    ("Who designed the trophy?", "CARDINAL", True),
+    ("Where were they taken?", "QUANTITY", True),
+    ("Who were they mostly?", "NP", False),         # "elderly residents" may
+    ("Who were they mostly?", "GPE", False),        # a name of another kind is only a miss
+    ("When did it start?", "DATE", False),
+    ("What did they discuss?", "CARDINAL", False),  # no kind asked: anything may answer
+])
+def test_a_number_or_date_is_no_candidate_where_only_a_name_can_answer(question, label, excluded):
+    assert cannot_answer(asked(question, False), Span(0, 0, 1, label)) == excluded
 
 
 def test_entities_and_noun_phrases_are_candidates_and_so_is_the_whole_sentence():
