@@ -349,14 +349,25 @@ def misses_kind(asked: Asked, sentence: Sentence, chains: list[list[int]], span:
     the whole sentence, where labels are asked for); a country where a town is asked for; a name,
     number or date where a way ("How did Paris react?"), a definition ("Who is Dmitry Peskov?") or
     a role ("What is Steve Witkoff's title?") is; a span naming another person for a definition, or
-    one the sentence puts on another side than the question's ("Who was the Russian envoy?")."""
+    one the sentence puts on another side than the question's ("Who was the Russian envoy?"), or
+    the source the question names ("according to the Kremlin")."""
     first, stop = span.first - sentence.first, span.stop - sentence.first
     part = span.label != "SENTENCE"
     return (bool(asked.labels) and span.label not in asked.labels
             or place_clash(asked, span.label, text)
             or asked.kind in ("manner", "definition", "role") and span.entity
             or asked.kind == "definition" and part and other_person(sentence, first, stop)
-            or bool(asked.side) and part and side_of(sentence, chains, first, stop) not in asked.side | {""})
+            or bool(asked.side) and part and side_of(sentence, chains, first, stop) not in asked.side | {""}
+            or bool(asked.source) and part and names_source(asked, sentence, first, stop))
+
+
+def names_source(asked: Asked, sentence: Sentence, first: int, stop: int) -> bool:
+    """Whether tokens [first, stop), or the noun phrase they are in, name the source the question
+    gives: "Dmitry Peskov" of "Kremlin spokesman Dmitry Peskov", asked "..., according to the Kremlin?"."""
+    for start, end in runs(sentence.tokens["phrase"] == 1, sentence.tokens["phrase"]):
+        if start < stop and first < end:
+            first, stop = min(first, start), max(stop, end)
+    return any(stem in asked.source for stem in sentence.stems[first:stop])
 
 
 def cannot_answer(asked: Asked, span: Span) -> bool:

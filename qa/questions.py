@@ -74,6 +74,8 @@ WH_WORDS = frozenset("who whom whose what which when where why how".split())
 KIND_WORDS = frozenset("kind kinds type types sort sorts form forms".split())
 SEVERAL = re.compile(r"\b(?:who|what|which) (?:are|were|have|had)\b|\bwhich \w+s\b|\bwho (?!is\b|was\b|'s\b)"
                      r"|\bname (?:the|all)\b|\bwhat \w+s (?:did|do|have|were|are)\b")
+# "..., according to the Kremlin?", "..., per the Clash Report?": who says it, not what is said
+SOURCE = re.compile(r"\b[Aa]ccording to\s+(?:the\s+)?([^,?.;]+)|\bper\s+(?:the\s+)?([A-Z][^,?.;]*)")
 ONE = re.compile(r"\b(?:who|what|which)(?: \w+)? (?:is|was|'s)\b|\bwhich (?:\w+ )?(?!\w+s\b)\w+\b(?= (?:did|was|is))")
 
 
@@ -99,6 +101,7 @@ class Asked:
     side: frozenset[str] = frozenset()  # "Who was the Russian envoy?": side_key of the place or people asked for
     own: frozenset[str] = frozenset()  # a follow-up's: stems of its own words (`followup.own_words`)
     bases: frozenset[str] = frozenset()  # `base_stems` of its content words: "began" as begin
+    source: frozenset[str] = frozenset()  # stems of who it says the answer comes from: "according to the Kremlin"
 
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
@@ -149,7 +152,14 @@ def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None =
                  tuple((stems_of([acronym])[0], tuple(stems_of(phrase.split())))
                        for acronym, phrase in (spelled_out or {}).items()),
                  frozenset(stems_of(list(answered))) | {key for key in map(name_key, answered) if key},
-                 side_asked(kind, tokens, words), frozenset(stems_of(list(own))), frozenset(base_stems(content, stems)))
+                 side_asked(kind, tokens, words), frozenset(stems_of(list(own))), frozenset(base_stems(content, stems)),
+                 source_asked(question))
+
+
+def source_asked(question: str) -> frozenset[str]:
+    """The stems of the source a question names ("according to the Kremlin" -> kremlin): the
+    answer is what the source says, and a span that names the source is no answer to it."""
+    return frozenset(stem for match in SOURCE.finditer(question) for stem in stems_of((match[1] or match[2]).split()))
 
 
 def side_asked(kind: str, tokens: np.ndarray, words: list[str]) -> frozenset[str]:

@@ -27,7 +27,18 @@ from qa.answering import (
     unmentioned,
     widen,
 )
-from qa.questions import Asked, as_asked, base_stems, checkable, kind_of, side_asked, side_key, stems_of, wants_several
+from qa.questions import (
+    Asked,
+    as_asked,
+    base_stems,
+    checkable,
+    kind_of,
+    side_asked,
+    side_key,
+    source_asked,
+    stems_of,
+    wants_several,
+)
 
 
 @pytest.mark.parametrize("question, kind, first_label", [
@@ -122,6 +133,17 @@ def sentence_of(text, tags, start=100):
 def asked(question: str, several: bool) -> Asked:
     kind, labels = kind_of(question)
     return Asked(question, kind, labels, frozenset(), frozenset(), frozenset(), (), (), "", several)
+
+
+@pytest.mark.parametrize("question, source", [
+    ("What does Putin require before he will talk, according to the Kremlin?", {"kremlin"}),
+    ("What was Moscow's verdict, per the Clash Report?", {"clash", "report"}),
+    ("According to the ombudsman, how many were taken?", {"ombudsman"}),
+    ("How many yards per carry did he average?", set()),   # a rate, not a source
+    ("What does the Kremlin require?", set()),
+])
+def test_a_question_names_its_source_after_according_to_or_per(question, source):
+    assert source_asked(question) == frozenset(stems_of(sorted(source)))
 
 
 @pytest.mark.parametrize("question, label, excluded", [
