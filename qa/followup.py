@@ -28,7 +28,7 @@ STOPWORDS = REFERRING | frozenset("""a an the and or but of in on at to for from
     when where why how much many also so not no yes any some all other more most such
     i me my we us our you your say said tell told""".split())
 ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of)\b", re.I)
-WORD = re.compile(r"[\w’'-]+")
+WORD = re.compile(r"[\w’'–-]+")  # "10–20" is one word, as the parse reads it
 NOUN_ASKED = re.compile(r"\b(?:which|what)\s+[\w’'-]+", re.I)
 
 Turn = str | tuple[str, str]  # a question as asked, or (question, the answer it was given)

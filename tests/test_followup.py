@@ -61,3 +61,10 @@ def test_a_follow_up_keeps_its_own_words_apart_from_those_it_borrowed():
     assert own_words("Between which dates?", "Between which dates? (officials)") == []  # the noun asked for
     standalone = "Where did the US and Russian envoys meet?"
     assert own_words(standalone, resolve(standalone, history, weigh)) == []
+
+
+def test_a_range_answered_before_is_one_word_as_the_parse_reads_it():
+    # "10–20" was two words, so "10–20 years" was not seen as said before and was answered again
+    history = [("For how long could Ukraine's NATO membership be put off?", "10–20 years")]
+    resolved = resolve("In exchange for what?", history)
+    assert answered_before("In exchange for what?", resolved, history) == ["10–20", "years"]
