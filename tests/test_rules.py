@@ -155,7 +155,7 @@ def test_a_question_names_its_source_after_according_to_or_per(question, source)
     ("When did it start?", "DATE", False),
     ("What did they discuss?", "CARDINAL", False),  # no kind asked: anything may answer
 ])
-def test_a_number_or_date_is_no_candidate_where_only_a_name_can_answer(question, label, excluded):
+def test_a_number_or_date_is_no_answer_where_only_a_name_can_answer(question, label, excluded):
     assert cannot_answer(asked(question, False), Span(0, 0, 1, label)) == excluded
 
 
