@@ -650,8 +650,9 @@ def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int
     sentence = next(s for s in sentences if s.position == span.position)
     confidence = float(models.confidence.probability(confidence_features(asked, features, choice, sentences))[0])
     evidence = float(features["cosine"][choice.pick])
-    if confidence < settings.min_confidence or cannot_answer(asked, span):
-        return Answer(found=False, evidence=evidence, confidence=0.0 if cannot_answer(asked, span) else confidence,
+    no_answer = cannot_answer(asked, span)
+    if no_answer or confidence < settings.min_confidence:
+        return Answer(found=False, evidence=evidence, confidence=0.0 if no_answer else confidence,
                       question_type=asked.kind, passages=tuple(passages))
     rows_ = candidates.sentences.token_rows
     start, end = int(rows_[span.first]["start"]), int(rows_[span.stop - 1]["end"])
