@@ -137,9 +137,23 @@ from qa import build_index
 build_index(sys.argv[1], sys.argv[2], progress=False)"""
 
 
-def builder(seeds: Path, index_dir: Path | str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", BUILD_SCRIPT, str(seeds), str(index_dir)],
-                            stderr=subprocess.PIPE, text=True)
+# a files build held once its staged version is complete on disk, before it is renamed and made
+# current, so that the kill lands there every time: those last steps take milliseconds, and a kill
+# sent when "writing index version" is logged could land after them (it did once, in CI)
+HELD_BUILD_SCRIPT = """import time
+from qa.store import layout
+synced = layout.fsync_tree
+def held(folder, only=None):
+    synced(folder, only)
+    if only:  # the manifest's fsync: the version is staged, not yet renamed
+        time.sleep(60)
+layout.fsync_tree = held
+""" + BUILD_SCRIPT
+
+
+def builder(seeds: Path, index_dir: Path | str, held: bool = False) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", HELD_BUILD_SCRIPT if held else BUILD_SCRIPT, str(seeds),
+                             str(index_dir)], stderr=subprocess.PIPE, text=True)
 
 
 def kill_when(process: subprocess.Popen, line_start: str) -> None:
@@ -185,7 +199,7 @@ def test_a_build_killed_at_any_stage_leaves_a_whole_index_answering(seeds, index
                                             f"Westport on day {k}." for k in range(12)))
     after = before | {f"note-{n:02d}.txt" for n in range(20)}
     with versions_held(index) if shared and stage == "writing index version" else nullcontext():
-        process = builder(seeds, index_dir)
+        process = builder(seeds, index_dir, held=not shared and stage == "writing index version")
         if stage == "starting":
             time.sleep(1.0)  # still importing and reading the seeds: nothing logged yet
             process.send_signal(signal.SIGKILL)
