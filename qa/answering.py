@@ -24,7 +24,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -207,6 +207,12 @@ class Sentence:
     stems: list[str]
     matched: np.ndarray        # per token: its stem is one of the question's
 
+    @cached_property
+    def words(self) -> list[str]:
+        """Each token's text."""
+        starts, ends = (self.tokens["start"] - self.start).tolist(), (self.tokens["end"] - self.start).tolist()
+        return [self.text[a:b] for a, b in zip(starts, ends, strict=True)]
+
 
 def spans_in(sentence: Sentence, chains: list[list[int]] | None = None,
              quoted: list[tuple[int, int]] | None = None) -> list[Span]:
@@ -298,9 +304,10 @@ def subtrees(tokens: np.ndarray, chains: list[list[int]]) -> list[tuple[int, int
     """[first, stop) of the subtree of each token whose dependency is in CONSTITUENTS (at most
     MAX_CONSTITUENT tokens, punctuation at its ends left out)."""
     left, right, parts = list(range(len(tokens))), list(range(len(tokens))), tokens["pos"].tolist()
-    for token, chain in enumerate(chains):
-        for head in chain[1:]:
-            left[head], right[head] = min(left[head], token), max(right[head], token)
+    for token in sorted(range(len(chains)), key=lambda t: -len(chains[t])):  # the deepest first
+        if len(chains[token]) > 1:
+            head = chains[token][1]
+            left[head], right[head] = min(left[head], left[token]), max(right[head], right[token])
     found = [trimmed(parts, left[i], right[i] + 1) for i, dep in enumerate(tokens["dep"].tolist())
              if dep in CONSTITUENTS]
     return [span for span in found if span]
@@ -385,10 +392,10 @@ def place_clash(asked: Asked, label: str, text: str) -> bool:
 
 def runs(begins: np.ndarray, inside: np.ndarray) -> list[tuple[int, int]]:
     """[first, stop) of each run that starts where `begins` and goes on while `inside` is non-zero."""
-    found = []
+    found, starts, inside = [], begins.tolist(), inside.tolist()
     for first in np.flatnonzero(begins).tolist():
         stop = first + 1
-        while stop < len(inside) and inside[stop] and not begins[stop]:
+        while stop < len(inside) and inside[stop] and not starts[stop]:
             stop += 1
         found.append((first, stop))
     return found
@@ -409,8 +416,7 @@ def side_of(sentence: Sentence, chains: list[list[int]], first: int, stop: int) 
 
 def word(sentence: Sentence, n: int) -> str:
     """The text of the sentence's token `n`."""
-    token = sentence.tokens[n]
-    return sentence.text[int(token["start"]) - sentence.start:int(token["end"]) - sentence.start]
+    return sentence.words[n]
 
 
 def ancestors(tokens: np.ndarray) -> list[list[int]]:
