@@ -569,8 +569,8 @@ class FileReader:
             "ids": np.zeros(0, np.int64), "spans": np.zeros(0, rows.SENTENCE), "token_ranges": np.zeros(0, rows.RANGE),
             "token_rows": np.zeros(0, rows.TOKEN), "cosine": np.zeros(0, np.float32),
             "lexical": np.zeros(0, np.float32), "heading": np.zeros(0, np.int64)}
-        joined: dict[str, np.ndarray] = {key: np.concatenate([part[key] for part in parts]) if parts else value
-                                         for key, value in empty.items()}
+        joined: dict[str, np.ndarray] = parts[0] if len(parts) == 1 else {  # one segment: nothing to join
+            key: np.concatenate([part[key] for part in parts]) if parts else value for key, value in empty.items()}
         ids = joined["ids"]
         of_chunk = np.empty(len(chunk_ids), dtype=rows.RANGE)
         of_chunk["first"] = np.searchsorted(ids, chunk_ranges["first"])
