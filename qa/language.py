@@ -146,6 +146,15 @@ def irregular_forms() -> dict[str, str]:
             if lemmas and form not in bases}
 
 
+@lru_cache(maxsize=1)
+def irregular_forms_of() -> dict[str, tuple[str, ...]]:
+    """The other way round from `irregular_forms`: a base form's irregular forms ("begin" -> began, begun)."""
+    found: dict[str, list[str]] = {}
+    for form, base in irregular_forms().items():
+        found.setdefault(base, []).append(form)
+    return {base: tuple(forms) for base, forms in found.items()}
+
+
 class ParsingProcess:
     """`SpacyAnalyser` in a process of its own, so a build parses on one core while it embeds on
     the others (spaCy holds the GIL: a thread overlapped 10-15 %, a process the whole parse,

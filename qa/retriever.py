@@ -68,9 +68,11 @@ def check_k(k: int) -> int:
 
 
 def rarity_of_words(reader: Reader, settings: Settings, words: list[str]) -> list[float]:
-    """Each word's BM25 IDF in the sources (its rarest stem) as a share of the highest IDF a
-    word can have there; 0 for a word they never use."""
-    tokens = lexical.tokenize(words, settings.lexical)
+    """Each word's BM25 IDF in the sources (its rarest stem, or an irregular form's: "begin" is as
+    rare as the sources' "began") as a share of the highest IDF a word can have there; 0 for a
+    word they never use."""
+    forms = language.irregular_forms_of()
+    tokens = lexical.tokenize([" ".join((word, *forms.get(word.lower(), ()))) for word in words], settings.lexical)
     known = reader.term_idf([t for word_tokens in tokens for t in word_tokens])
     return [max((known.get(t, 0.0) for t in word_tokens), default=0.0) / reader.max_idf for word_tokens in tokens]
 
