@@ -209,9 +209,13 @@ class Sentence:
 
     @cached_property
     def words(self) -> list[str]:
-        """Each token's text."""
-        starts, ends = (self.tokens["start"] - self.start).tolist(), (self.tokens["end"] - self.start).tolist()
-        return [self.text[a:b] for a, b in zip(starts, ends, strict=True)]
+        return words_in(self.text, self.tokens, self.start)
+
+
+def words_in(text: str, tokens: np.ndarray, start: int) -> list[str]:
+    """The text of each of `tokens` (TOKEN rows) in `text`, which starts at offset `start`."""
+    return [text[a:b] for a, b in zip((tokens["start"] - start).tolist(), (tokens["end"] - start).tolist(),
+                                      strict=True)]
 
 
 def spans_in(sentence: Sentence, chains: list[list[int]] | None = None,
@@ -603,8 +607,7 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
         first, stop = int(hits.tokens[p]["first"]), int(hits.tokens[p]["stop"])
         tokens = hits.token_rows[first:stop]
         offset = int(row["start"])
-        words = [text[a:b] for a, b in zip((tokens["start"] - offset).tolist(), (tokens["end"] - offset).tolist(),
-                                           strict=True)]
+        words = words_in(text, tokens, offset)
         stems = as_asked(stems_of(words), asked.phrases)
         matched = np.array([stem in asked.stems or name_key(word) in asked.names or base in asked.bases
                             for stem, word, base in zip(stems, words, base_stems(words, stems), strict=True)],
