@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import reprlib
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -22,22 +24,67 @@ from qa.followup import Turn, answered_before, own_words, resolve
 from qa.language import Analyser
 from qa.questions import Asked
 from qa.retrieval import HybridRetrieval, Passage
-from qa.settings import DEFAULT, Settings
+from qa.settings import DEFAULT, AnsweringSettings, Settings
 from qa.sources import Document
 from qa.store import Reader, Store, open_store
 from qa.store.manifest import Manifest, reader_fingerprint
 
 log = logging.getLogger(__name__)
+MARKS = re.compile(r"[^\w\s]+")  # a run of punctuation marks, as the tokenizer splits it
 
 
-def check_question(question: str, max_chars: int = DEFAULT.answering.max_question_chars) -> str:
-    """The question stripped; `QuestionError` when it is empty or longer than `max_chars`."""
-    if not isinstance(question, str) or not question.strip():
+def check_text(text: str, what: str) -> None:
+    """`QuestionError` when `text` cannot be read as text: a lone surrogate (a UTF-16 half, which
+    a JSON escape can carry) is no character of any script, and no model can take it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise QuestionError(f"{what} holds a code point that is no character (U+{ord(text[error.start]):04X}, "
+                            f"a lone surrogate) at position {error.start}") from None
+
+
+def check_question(question: str, settings: AnsweringSettings = DEFAULT.answering) -> str:
+    """The question stripped; `QuestionError` when it is not text, is empty, is longer than
+    `max_question_chars`, or holds a run of more than `max_marks` punctuation marks: spaCy's
+    tokenizer takes time quadratic in such a run (2,000 "=" took 1.5 s, 100 take 3 ms)."""
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, not {type(question).__name__}")
+    if not question.strip():
         raise QuestionError("the question is empty: type a question about the sources")
     question = question.strip()
-    if len(question) > max_chars:
-        raise QuestionError(f"the question is {len(question)} characters long; the limit is {max_chars}")
+    if len(question) > settings.max_question_chars:
+        raise QuestionError(f"the question is {len(question)} characters long; the limit is "
+                            f"{settings.max_question_chars}")
+    check_text(question, "the question")
+    run = max(MARKS.findall(question), key=len, default="")
+    if len(run) > settings.max_marks:
+        raise QuestionError(f"the question has a run of {len(run)} punctuation marks; the limit is "
+                            f"{settings.max_marks}")
     return question
+
+
+def check_history(history: Sequence[Turn] | None) -> list[Turn]:
+    """The earlier turns as `resolve` reads them (None: none; a turn's answer None: ""); `QuestionError`
+    for a history that is one string, or a turn that is neither a question nor a (question, answer)
+    pair of texts."""
+    if history is None:
+        return []
+    if isinstance(history, str) or not isinstance(history, Iterable):
+        raise QuestionError("the history must be a list of earlier turns, each a question or a "
+                            f"(question, answer) pair, not {type(history).__name__}")
+    turns: list[Turn] = []
+    for n, turn in enumerate(history, 1):
+        if isinstance(turn, tuple | list) and len(turn) == 2:
+            turn = (turn[0], "" if turn[1] is None else turn[1])
+        texts = (turn,) if isinstance(turn, str) else turn
+        pair = isinstance(turn, tuple) and len(turn) == 2
+        if not (isinstance(turn, str) or pair) or not all(isinstance(text, str) for text in texts):
+            raise QuestionError(f"turn {n} of the history is {reprlib.repr(turn)}: each turn is a question, "
+                                "or a (question, answer) pair of texts")
+        for text in texts:
+            check_text(text, f"turn {n} of the history")
+        turns.append(turn)
+    return turns
 
 
 def check_scope(scope: Collection[str] | None, doc_ids: Collection[str]) -> list[str] | None:
@@ -46,7 +93,10 @@ def check_scope(scope: Collection[str] | None, doc_ids: Collection[str]) -> list
     that names no indexed document, so a typo does not silently answer from nothing."""
     if scope is None or isinstance(scope, str):
         return None if scope is None else check_scope([scope], doc_ids)
-    entries = [entry.strip() for entry in scope if entry and entry.strip()]
+    scope = list(scope) if isinstance(scope, Iterable) else [scope]
+    if not all(isinstance(entry, str) for entry in scope):
+        raise QuestionError(f"the scope is {reprlib.repr(scope)}: it must be a list of document ids or folders")
+    entries = [entry.strip() for entry in scope if entry.strip()]
     if not entries:
         return None
     checked = []
@@ -62,7 +112,7 @@ def check_scope(scope: Collection[str] | None, doc_ids: Collection[str]) -> list
 
 
 def check_k(k: int) -> int:
-    if not isinstance(k, int) or k < 1:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise QuestionError(f"k must be a whole number of passages, 1 or more (got {k!r})")
     return k
 
@@ -181,7 +231,7 @@ class Retriever:
         folders such as 'reports/'), only those documents are searched: the
         scope applies when candidates are gathered, not to a top-k afterwards.
         """
-        question, k = self._check(question), check_k(k)
+        question, k, history = self._check(question), check_k(k), check_history(history)
         with self._turns:
             return self._answer(question, history, k, scope)
 
@@ -211,7 +261,7 @@ class Retriever:
         return asked, opened.retrieval.candidates(query), opened.reader
 
     def _check(self, question: str) -> str:
-        return check_question(question, self.settings.answering.max_question_chars)
+        return check_question(question, self.settings.answering)
 
     def _query(self, retrieval: HybridRetrieval, question: str) -> Query:
         return retrieval.query(question, self._vector(question))

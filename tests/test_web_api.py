@@ -122,6 +122,15 @@ def test_bad_questions_get_422_with_a_message(client, question, detail):
         assert response.json() == {"detail": detail}
 
 
+@pytest.mark.parametrize("body", [b'{"question": "Who is \\ud800?"}',
+                                  b'{"question": "Who?", "history": [{"question": "a", "answer": "\\udc00"}]}'])
+def test_a_lone_surrogate_in_the_json_is_refused_with_422_not_500(tmp_path, body):
+    client = refusing_client(tmp_path, AssertionError("the question never reaches the Retriever"))
+    response = client.post("/api/ask", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert "string_unicode" in {error["type"] for error in response.json()["detail"]}
+
+
 def test_the_message_upper_cases_only_its_first_letter():
     assert message(QuestionError("the question names DOC-7 and the US")) == "The question names DOC-7 and the US"
     assert message(QuestionError("")) == ""

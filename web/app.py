@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeSerializer
@@ -73,6 +76,7 @@ def create_app(index_dir: str | Path | Store = "index", seeds_dir: str | Path | 
     app.include_router(api.router)
     app.include_router(pages.router)
     app.add_exception_handler(QAError, qa_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     return app
 
 
@@ -110,6 +114,15 @@ def qa_error(request: Request, error: Exception) -> Response:
             "progress": error.progress, "message": message(error)}, status_code=status)
     return pages.templates.TemplateResponse(request, "error.html", {
         "title": "No index" if status == 503 else "Error", "message": message(error)}, status_code=status)
+
+
+def invalid_request(request: Request, error: Exception) -> Response:
+    """FastAPI's 422 for a request its models refuse, written as ASCII JSON: the errors repeat the
+    input, and a lone surrogate there (a JSON escape such as "\\ud800") has no UTF-8 form, so
+    FastAPI's own handler failed with a 500 and a broken connection."""
+    errors = error.errors() if isinstance(error, RequestValidationError) else []
+    return Response(json.dumps({"detail": jsonable_encoder(errors)}, ensure_ascii=True), status_code=422,
+                    media_type="application/json")
 
 
 def serve(index_dir: str | Path = "index", seeds_dir: str | Path = "seeds",
