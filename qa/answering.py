@@ -32,7 +32,17 @@ import pycountry
 
 from qa import language
 from qa.candidates import Candidates
-from qa.questions import SIDE_DEPENDENCIES, SIDE_LABELS, Asked, as_asked, base_stems, name_key, side_key, stems_of
+from qa.questions import (
+    SIDE_DEPENDENCIES,
+    SIDE_LABELS,
+    STAGE_STEMS,
+    Asked,
+    as_asked,
+    base_stems,
+    name_key,
+    side_key,
+    stems_of,
+)
 from qa.retrieval import Passage, minmax
 from qa.settings import DEFAULT, AnsweringSettings
 from qa.sources import Document
@@ -60,6 +70,7 @@ PUNCTUATION = language.PART_OF_SPEECH["PUNCT"]
 DETERMINER = language.PART_OF_SPEECH["DET"]
 PERSON = language.ENTITY["PERSON"]
 NOUNS = frozenset(language.PART_OF_SPEECH[p] for p in ("NOUN", "PROPN"))
+STAGE_DEPENDENCIES = frozenset(language.DEPENDENCY[d] for d in ("advmod", "amod", "npadvmod"))
 CONSTITUENTS = frozenset(language.DEPENDENCY[d] for d in ("dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "appos"))
 MAX_CONSTITUENT = 15  # tokens
 WINDOW = 5  # tokens each side of a span whose question words count as its context
@@ -361,7 +372,8 @@ def misses_kind(asked: Asked, sentence: Sentence, chains: list[list[int]], span:
     number or date where a way ("How did Paris react?"), a definition ("Who is Dmitry Peskov?") or
     a role ("What is Steve Witkoff's title?") is; a span naming another person for a definition, or
     one the sentence puts on another side than the question's ("Who was the Russian envoy?"), or
-    the source the question names ("according to the Kremlin")."""
+    at another stage than the one asked about ("at first"), or the source the question names
+    ("according to the Kremlin")."""
     first, stop = span.first - sentence.first, span.stop - sentence.first
     part = span.label != "SENTENCE"
     return (bool(asked.labels) and span.label not in asked.labels
@@ -369,7 +381,8 @@ def misses_kind(asked: Asked, sentence: Sentence, chains: list[list[int]], span:
             or asked.kind in ("manner", "definition", "role") and span.entity
             or asked.kind == "definition" and part and other_person(sentence, first, stop)
             or bool(asked.side) and part and side_of(sentence, chains, first, stop) not in asked.side | {""}
-            or bool(asked.source) and part and names_source(asked, sentence, first, stop))
+            or bool(asked.source) and part and names_source(asked, sentence, first, stop)
+            or bool(asked.stage) and part and stage_of(sentence, chains, first, stop) not in (asked.stage, ""))
 
 
 def names_source(asked: Asked, sentence: Sentence, first: int, stop: int) -> bool:
@@ -415,6 +428,19 @@ def side_of(sentence: Sentence, chains: list[list[int]], first: int, stop: int) 
             if (chain[1:2] == [head] and not first <= n < stop and int(tokens["entity"][n]) in SIDE_LABELS
                     and int(tokens["dep"][n]) in SIDE_DEPENDENCIES):
                 return side_key(word(sentence, n))
+    return ""
+
+
+def stage_of(sentence: Sentence, chains: list[list[int]], first: int, stop: int) -> str:
+    """The stage (`questions.STAGE_STEMS`) the sentence places a span at: that of the nearest of
+    its heads that is a stage word or is modified by one ("initially described as a 28-point plan,
+    later refined to 19 points": 28 early, 19 late), or ''."""
+    for head in chains[span_root(chains, first, stop)]:
+        for n in [head] + [n for n, chain in enumerate(chains) if chain[1:2] == [head] and int(
+                sentence.tokens["dep"][n]) in STAGE_DEPENDENCIES]:
+            stage = next((stage for stage, stems in STAGE_STEMS.items() if sentence.stems[n] in stems), "")
+            if stage:
+                return stage
     return ""
 
 

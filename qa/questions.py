@@ -33,6 +33,10 @@ PERSON_NOUN = re.compile(PERSON_NOUNS)
 # a side is a place, people or body (entity ids) describing a person: "the Russian envoy", "Russia's Kirill Dmitriev"
 SIDE_LABELS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
 SIDE_DEPENDENCIES = frozenset(language.DEPENDENCY[d] for d in ("poss", "compound", "amod", "nmod"))
+# the stage of something a question or a sentence names: "the plan initially had 28 points, later 19"
+STAGE_WORDS = {"early": "first initially initial originally original earlier previously previous",
+               "late": "later subsequently subsequent refined revised revision amended updated finally final "
+                       "eventually"}
 TIME_NOUNS = r"year|date|day|month|decade|century|time|week|season|era|period"
 # (kind, pattern over the lower-cased question, entity labels first preferred); first match wins
 KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
@@ -102,6 +106,7 @@ class Asked:
     own: frozenset[str] = frozenset()  # a follow-up's: stems of its own words (`followup.own_words`)
     bases: frozenset[str] = frozenset()  # `base_stems` of its content words: "began" as begin
     source: frozenset[str] = frozenset()  # stems of who it says the answer comes from: "according to the Kremlin"
+    stage: str = ""  # "early" or "late": the stage of something it asks about ("at first", "the revised plan")
 
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
@@ -124,6 +129,9 @@ def wants_several(question: str) -> bool:
 def stems_of(words: list[str], settings: LexicalSettings = DEFAULT.lexical) -> list[str]:
     """Lower-cased Snowball stems of `words`, as BM25 stores its terms."""
     return stemmer(settings.stemmer).stemWords([w.lower() for w in words])
+
+
+STAGE_STEMS = {stage: frozenset(stems_of(words.split())) for stage, words in STAGE_WORDS.items()}
 
 
 def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None = None,
@@ -153,7 +161,14 @@ def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None =
                        for acronym, phrase in (spelled_out or {}).items()),
                  frozenset(stems_of(list(answered))) | {key for key in map(name_key, answered) if key},
                  side_asked(kind, tokens, words), frozenset(stems_of(list(own))), frozenset(base_stems(content, stems)),
-                 source_asked(question))
+                 source_asked(question), stage_asked(stems_of(list(own)) if own else stems))
+
+
+def stage_asked(stems: Sequence[str]) -> str:
+    """The stage a question asks about, from its own words ("How many points did the plan have at
+    first?": early; "And the revised version?": late), or '' for none or both."""
+    stages = {stage for stem in stems for stage, words in STAGE_STEMS.items() if stem in words}
+    return stages.pop() if len(stages) == 1 else ""
 
 
 def source_asked(question: str) -> frozenset[str]:

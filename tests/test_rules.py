@@ -21,6 +21,7 @@ from qa.answering import (
     same_value,
     side_of,
     spans_in,
+    stage_of,
     table,
     titles,
     tree_distance,
@@ -36,6 +37,7 @@ from qa.questions import (
     side_asked,
     side_key,
     source_asked,
+    stage_asked,
     stems_of,
     wants_several,
 )
@@ -392,3 +394,32 @@ def test_a_span_is_of_the_side_that_describes_it_or_one_of_its_heads():
     assert side_of(sentence, chains, 2, 4) == side_key("Russia") == side_key("Russian")  # Kirill Dmitriev
     assert side_of(sentence, chains, 9, 11) == "us"                                      # Steve Witkoff
     assert side_of(sentence, chains, 4, 5) == ""                                         # "met": of no side
+
+
+@pytest.mark.parametrize("words, stage", [
+    (["points", "plan", "have", "first"], "early"),          # "How many points did the plan have at first?"
+    (["points", "plan", "initially"], "early"),
+    (["original", "framework"], "early"),
+    (["refined", "version"], "late"),                        # "And the refined version?"
+    (["points", "revised", "framework", "contain"], "late"),
+    (["points", "originally", "revised"], ""),               # both: none
+    (["points", "framework", "contain"], ""),
+])
+def test_a_question_asks_about_a_stage_by_its_words(words, stage):
+    assert stage_asked(stems_of(words)) == stage
+
+
+def test_a_span_is_at_the_stage_of_the_nearest_head_a_stage_word_is_or_modifies():
+    text = "a framework initially described as a 28 point plan , later refined to 19 points"
+    tags = [("", "B", "DET", 1), ("", "I", "NOUN", 0), ("", "", "ADV", 1), ("", "", "VERB", -2), ("", "", "ADP", -1),
+            ("", "B", "DET", 3), ("CARDINAL", "I", "NUM", 1), ("", "I", "NOUN", 1), ("", "I", "NOUN", -4),
+            ("", "", "PUNCT", -8), ("", "", "ADV", 1), ("", "", "VERB", -10), ("", "", "ADP", -1),
+            ("CARDINAL", "B", "NUM", 1), ("", "I", "NOUN", -2)]
+    dependencies = ["det", "ROOT", "advmod", "acl", "prep", "det", "nummod", "compound", "pobj", "punct", "advmod",
+                    "acl", "prep", "nummod", "pobj"]
+    table = with_dependencies(tokens(text, tags), dependencies)
+    sentence = Sentence(0, text, 0, table, 0, stems_of(text.split(" ")), np.zeros(len(table), dtype=bool))
+    chains = ancestors(table)
+    assert stage_of(sentence, chains, 6, 7) == "early"   # 28: "initially described as a 28 point plan"
+    assert stage_of(sentence, chains, 13, 15) == "late"  # 19 points: "later refined to 19 points"
+    assert stage_of(sentence, chains, 0, 2) == ""        # the framework itself
