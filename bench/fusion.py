@@ -48,7 +48,7 @@ def gold_ranks(signals: list[Signals], weights: RankingSettings) -> np.ndarray:
     """Per question, the rank (0 = first) of its paragraph among the fused candidates' documents."""
     ranks = np.full(len(signals), 10**6)
     for n, s in enumerate(signals):
-        fused = fuse(s.question, s.chunks, s.sentences, weights)
+        fused = fuse(s.chunks, s.sentences, weights)
         ranked = unique_docs([s.doc_of[i] for i in fused.chunks.ids.tolist()])  # best first
         if s.gold in ranked:
             ranks[n] = ranked.index(s.gold)

@@ -31,7 +31,7 @@ import numpy as np
 import pycountry
 
 from qa import language
-from qa.candidates import Candidates
+from qa.candidates import Candidates, SentenceHits
 from qa.questions import (
     SIDE_DEPENDENCIES,
     SIDE_LABELS,
@@ -126,7 +126,8 @@ class Answer:
 @dataclass(frozen=True)
 class Span:
     """A candidate answer: token rows [first, stop) of the sentence at `position`, its label
-    (an entity label, 'NP' for a noun phrase, 'SENTENCE' for the whole sentence)."""
+    (an entity label, 'NP' for a noun phrase, 'PHRASE' for a constituent or quoted stretch,
+    'SENTENCE' for the whole sentence)."""
 
     position: int
     first: int
@@ -168,10 +169,10 @@ class Models:
     confidence: Model
 
 
-@lru_cache(maxsize=2)
-def load_models(path: Path = WEIGHTS_FILE) -> Models:
+@lru_cache(maxsize=1)
+def load_models() -> Models:
     """The answer models from `weights.json`."""
-    data = json.loads(path.read_text())
+    data = json.loads(WEIGHTS_FILE.read_text())
     return Models(*(Model(data[name]["weights"], data[name]["bias"]) for name in ("span", "inside", "confidence")))
 
 
@@ -220,13 +221,7 @@ class Sentence:
 
     @cached_property
     def words(self) -> list[str]:
-        return words_in(self.text, self.tokens, self.start)
-
-
-def words_in(text: str, tokens: np.ndarray, start: int) -> list[str]:
-    """The text of each of `tokens` (TOKEN rows) in `text`, which starts at offset `start`."""
-    return [text[a:b] for a, b in zip((tokens["start"] - start).tolist(), (tokens["end"] - start).tolist(),
-                                      strict=True)]
+        return language.words_in(self.text, self.tokens, self.start)
 
 
 def spans_in(sentence: Sentence, chains: list[list[int]] | None = None,
@@ -367,13 +362,13 @@ def is_country(text: str) -> bool:
 
 
 def misses_kind(asked: Asked, sentence: Sentence, chains: list[list[int]], span: Span, text: str) -> bool:
-    """Whether a span cannot be of the kind the question asks for: an entity of another label (or
-    the whole sentence, where labels are asked for); a country where a town is asked for; a name,
-    number or date where a way ("How did Paris react?"), a definition ("Who is Dmitry Peskov?") or
-    a role ("What is Steve Witkoff's title?") is; a span naming another person for a definition, or
-    one the sentence puts on another side than the question's ("Who was the Russian envoy?"), or
-    at another stage than the one asked about ("at first"), or the source the question names
-    ("according to the Kremlin")."""
+    """Whether a span cannot be of the kind the question asks for: where labels are asked for,
+    anything but an entity of one of them (a noun phrase, a phrase, the whole sentence); a country
+    where a town is asked for; a name, number or date where a way ("How did Paris react?"), a
+    definition ("Who is Dmitry Peskov?") or a role ("What is Steve Witkoff's title?") is; a span
+    naming another person for a definition, or one the sentence puts on another side than the
+    question's ("Who was the Russian envoy?"), or at another stage than the one asked about ("at
+    first"), or the source the question names ("according to the Kremlin")."""
     first, stop = span.first - sentence.first, span.stop - sentence.first
     part = span.label != "SENTENCE"
     return (bool(asked.labels) and span.label not in asked.labels
@@ -452,7 +447,7 @@ def word(sentence: Sentence, n: int) -> str:
 def ancestors(tokens: np.ndarray) -> list[list[int]]:
     """For each token, itself and its heads up to the root of its sentence (rows within the sentence)."""
     size = len(tokens)
-    heads = (np.arange(size) + tokens["head"]).tolist()
+    heads = language.heads_of(tokens)
     chains: list[list[int]] = []
     for i in range(size):
         chain, at = [i], i
@@ -486,7 +481,8 @@ def rarity(asked: Asked, term_idf: dict[str, float]) -> dict[str, float]:
     """A weight per question stem: its BM25 IDF over the corpus's sentences, and for a word the
     corpus never uses, more than any word it does (the sources cannot be about it)."""
     unseen = max(term_idf.values(), default=1.0) + 1.0
-    return {stem: term_idf.get(stem, unseen) for stem in asked.stems}
+    terms = dict(asked.terms)
+    return {stem: term_idf.get(terms.get(stem, stem), unseen) for stem in asked.stems}
 
 
 def shared_bigrams(asked: Asked, sentence: Sentence) -> float:
@@ -623,7 +619,7 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
     positions.sort(key=lambda p: -(candidates.sentence_scores[p] + settings.chunk_weight * scores[chunk_of[p]]))
     positions = positions[:settings.answer_sentences]
     chunks = sorted({chunk_of[p] for p in positions})
-    needed = ({q for n in chunks for q in sentences_of(candidates, n)} | {p - 1 for p in positions if p > 0}
+    needed = ({q for n in chunks for q in sentences_of(candidates, n)} | {before(hits, p) for p in positions}
               | {int(hits.section[p]) for p in positions})
     needed.discard(-1)
     read: dict[int, Sentence] = {}
@@ -633,7 +629,7 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
         first, stop = int(hits.tokens[p]["first"]), int(hits.tokens[p]["stop"])
         tokens = hits.token_rows[first:stop]
         offset = int(row["start"])
-        words = words_in(text, tokens, offset)
+        words = language.words_in(text, tokens, offset)
         stems = as_asked(stems_of(words), asked.phrases)
         matched = np.array([stem in asked.stems or name_key(word) in asked.names or base in asked.bases
                             for stem, word, base in zip(stems, words, base_stems(words, stems), strict=True)],
@@ -645,11 +641,17 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
         positions = [s.position for s in sentences]
     context: dict[int, set[str]] = {}
     for p in positions:
-        around = [q for q in (int(hits.section[p]), p - 1) if q >= 0 and q in read
-                  and hits.spans[q]["doc"] == hits.spans[p]["doc"]]
+        around = [q for q in (int(hits.section[p]), before(hits, p)) if q >= 0 and q in read]
         context[p] = {stem for q in around for stem in read[q].stems}
     chunk_stems = {n: {stem for q in sentences_of(candidates, n) for stem in read[q].stems} for n in chunks}
     return sentences, chunk_of, context, chunk_stems
+
+
+def before(hits: SentenceHits, p: int) -> int:
+    """The position of the sentence right before sentence `p` in its document, or -1 when it is
+    not among `hits` (they hold the sentences of some chunks only)."""
+    return p - 1 if p > 0 and hits.ids[p - 1] == hits.ids[p] - 1 and hits.spans[p - 1]["doc"] == hits.spans[p]["doc"] \
+        else -1
 
 
 @dataclass(frozen=True)
@@ -778,7 +780,7 @@ def find_conflicts(asked: Asked, spans: list[Span], scores: np.ndarray, order: n
                    document_at: Callable[[int], Document], candidates: Candidates,
                    settings: AnsweringSettings) -> tuple[Conflict, ...]:
     """Answers of the asked kind from other documents that differ from the chosen one and score
-    within `conflict_margin` of it (a value and its conversion in brackets agree)."""
+    within `conflict_margin` of the best pair (a value and its conversion in brackets agree)."""
     if chosen.label not in NUMERIC | TEMPORAL or chosen.label not in asked.labels:
         return ()
     hits, rows_ = candidates.sentences, candidates.sentences.token_rows

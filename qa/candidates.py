@@ -67,15 +67,13 @@ class SentenceHits:
 @dataclass(frozen=True)
 class Candidates:
     """What retrieval hands answering: the top chunks best first with fused scores, and
-    their sentences with fused scores and the fused score of their section heading."""
+    their sentences with fused scores."""
 
-    question: str
     chunks: ChunkHits
     chunk_scores: np.ndarray
     chunk_sentences: np.ndarray   # rows.RANGE into `sentences`, aligned with `chunks`
     sentences: SentenceHits
     sentence_scores: np.ndarray
-    section_scores: np.ndarray    # 0 where a sentence has no section heading
 
     def __len__(self) -> int:
         return len(self.chunks)

@@ -1,8 +1,8 @@
 """Follow-up questions: resolve a short or referring question against the previous turn.
 
 "Where did he go after the talks?" right after "Who is Kirill Dmitriev?" (answered
-"the Russian envoy") becomes "Where did he go after the talks? (Kirill Dmitriev
-Russian envoy)". The method follows HQE (historical query expansion, Lin et al.
+"the Russian envoy") becomes "Where did he go after the talks? (Russian envoy
+Kirill Dmitriev)". The method follows HQE (historical query expansion, Lin et al.
 2020, as in castorini's Chatty Goose), reimplemented: a question that needs
 context borrows the previous turn's words that tell documents apart, weighed by
 their IDF in our BM25 statistics; a word the sources use everywhere (or never)
@@ -57,8 +57,7 @@ def resolve(question: str, history: Sequence[Turn], weigh: Weigh | None = None,
     rarity; without it every word counts.
     """
     previous, previous_answer = "", ""
-    for turn in list(history)[-settings.max_history:]:
-        asked, answered = (turn, "") if isinstance(turn, str) else turn
+    for asked, answered in recent(history, settings):
         if asked.strip():
             previous = resolve_one(asked, previous, previous_answer, weigh, settings)
             previous_answer = answered
@@ -73,8 +72,13 @@ def answered_before(question: str, resolved: str, history: Sequence[Turn],
     Nothing for a question that stood on its own, which may ask again."""
     if resolved == question.strip():
         return []
-    answers = [turn[1] for turn in list(history)[-settings.max_history:] if not isinstance(turn, str)]
-    return content_words(" ".join(answers))
+    return content_words(" ".join(answered for _, answered in recent(history, settings)))
+
+
+def recent(history: Sequence[Turn], settings: AnsweringSettings) -> list[tuple[str, str]]:
+    """The last `max_history` turns (none at 0), each as (question, answer; '' when not given)."""
+    turns = list(history)[-settings.max_history:] if settings.max_history > 0 else []
+    return [(turn, "") if isinstance(turn, str) else turn for turn in turns]
 
 
 def own_words(question: str, resolved: str) -> list[str]:
@@ -112,5 +116,4 @@ def resolve_one(question: str, previous: str, previous_answer: str, weigh: Weigh
         return question
     weights = weigh(candidates) if weigh else [1.0] * len(candidates)
     kept = [w for w, weight in zip(candidates, weights, strict=True) if weight >= settings.carry_min_rarity]
-    kept = [w for w in kept if w in answer_words] + [w for w in kept if w not in answer_words]
     return f"{question} ({' '.join(kept[:settings.max_carried])})" if kept else question

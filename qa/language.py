@@ -102,6 +102,17 @@ def token_rows(doc: Any, start: int) -> np.ndarray:
     return table
 
 
+def words_in(text: str, tokens: np.ndarray, start: int) -> list[str]:
+    """The text of each of `tokens` (TOKEN rows) in `text`, which starts at offset `start`."""
+    return [text[a:b] for a, b in zip((tokens["start"] - start).tolist(), (tokens["end"] - start).tolist(),
+                                      strict=True)]
+
+
+def heads_of(tokens: np.ndarray) -> list[int]:
+    """The row of each token's head (TOKEN rows store it as an offset; the root is its own head)."""
+    return (np.arange(len(tokens)) + tokens["head"]).tolist()
+
+
 def load_analyser(batch_size: int = 256) -> SpacyAnalyser:
     """The packaged en_core_web_sm, loaded once per process (thread-safe); `QAError` when the
     installed package is missing or another version than the one the index is built with.

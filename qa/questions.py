@@ -71,7 +71,9 @@ KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
                           r"can|could|should|might|may)\b"), ()),
 ]
 # "Who is Kirill Dmitriev?" asks what a named one is: a description answers it, another name does not
-DEFINITION = re.compile(r"^(?!.*['’]s\b)\W*(?:[Ww]ho|[Ww]hat) (?:is|was|are|were) (?:the )?(?:[A-Z][\w’'.-]*\s?)+\W*$")
+# (its capitalised words each once: "(?:[A-Z]\w*\s?)+" could split "AAAA…" every way, in time exponential in its length)
+DEFINITION = re.compile(r"^(?!.*['’]s\b)\W*(?:[Ww]ho|[Ww]hat) (?:is|was|are|were) (?:the )?"
+                        r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*\W*$")
 CONTENT_POS = frozenset(language.PART_OF_SPEECH[p] for p in ("", "NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "X"))
 LIGHT_VERBS = frozenset("be is are was were been being do does did done have has had 's".split())
 WH_WORDS = frozenset("who whom whose what which when where why how".split())
@@ -107,13 +109,19 @@ class Asked:
     bases: frozenset[str] = frozenset()  # `base_stems` of its content words: "began" as begin
     source: frozenset[str] = frozenset()  # stems of who it says the answer comes from: "according to the Kremlin"
     stage: str = ""  # "early" or "late": the stage of something it asks about ("at first", "the revised plan")
+    terms: tuple[tuple[str, str], ...] = ()  # (stem, its BM25 term) of each content word: the index may stem otherwise
+
+
+def normalised(question: str) -> str:
+    """The question in lower case, with straight apostrophes and single spaces, as `KINDS` reads it."""
+    return " ".join(question.lower().replace("’", "'").split())
 
 
 def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
     """The kind of thing `question` asks for and the entity labels that answer it, best first."""
     if DEFINITION.match(question):
         return "definition", ()
-    lowered = " ".join(question.lower().replace("’", "'").split())
+    lowered = normalised(question)
     for kind, pattern, labels in KINDS:
         if pattern.search(lowered):
             return kind, labels
@@ -122,28 +130,29 @@ def kind_of(question: str) -> tuple[str, tuple[str, ...]]:
 
 def wants_several(question: str) -> bool:
     """Whether the question asks for several things ("Which Americans...", "Who represented...")."""
-    lowered = " ".join(question.lower().replace("’", "'").split())
+    lowered = normalised(question)
     return bool(SEVERAL.search(lowered)) and not ONE.search(lowered)
 
 
-def stems_of(words: list[str], settings: LexicalSettings = DEFAULT.lexical) -> list[str]:
-    """Lower-cased Snowball stems of `words`, as BM25 stores its terms."""
-    return stemmer(settings.stemmer).stemWords([w.lower() for w in words])
+def stems_of(words: list[str]) -> list[str]:
+    """Lower-cased English Snowball stems of `words`: answering's rules and word lists are English.
+    (BM25's terms follow `LexicalSettings`; `Asked.terms` maps a question's stems to them.)"""
+    return stemmer(DEFAULT.lexical.stemmer).stemWords([w.lower() for w in words])
 
 
 STAGE_STEMS = {stage: frozenset(stems_of(words.split())) for stage, words in STAGE_WORDS.items()}
 
 
 def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None = None,
-         answered: Sequence[str] = (), own: Sequence[str] = ()) -> Asked:
+         answered: Sequence[str] = (), own: Sequence[str] = (), lexical: LexicalSettings = DEFAULT.lexical) -> Asked:
     """The `Asked` of a question from its text, its TOKEN rows (offsets into `question`), the
     phrases its acronyms stand for in the sources (`Query.spelled_out`) and, for a follow-up,
     the words of earlier turns' answers (`followup.answered_before`) and its own words
-    (`followup.own_words`).
+    (`followup.own_words`); `lexical` tokenizes as the index's BM25 does.
     Its content words are those the parse tags as nouns, verbs, adjectives, numbers or adverbs
     (or leaves untagged), but not wh-words or forms of be, do and have."""
     kind, labels = kind_of(question)
-    words = [question[int(t["start"]):int(t["end"])] for t in tokens]
+    words = language.words_in(question, tokens, 0)
     content = [w for w, pos in zip(words, tokens["pos"].tolist(), strict=True)
                if w[:1].isalnum() and pos in CONTENT_POS and w.lower() not in WH_WORDS | LIGHT_VERBS]
     found = entity_spans(tokens)
@@ -154,14 +163,17 @@ def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None =
     stems = stems_of(content)
     names = frozenset(key for key in map(name_key, content[1:] if content[:1] == words[:1] else content) if key)
     entity_terms = tuple(() if not checkable(text, label) else tuple(terms)
-                         for text, (_, _, label), terms in zip(entities, found, tokenize(list(entities)), strict=True))
+                         for text, (_, _, label), terms in zip(entities, found, tokenize(list(entities), lexical),
+                                                               strict=True))
+    terms = tuple((stem, found_terms[0] if len(found_terms) == 1 else stem)
+                  for stem, found_terms in zip(stems, tokenize(content, lexical), strict=True))
     return Asked(question, kind, labels, frozenset(stems), names, frozenset(zip(stems, stems[1:], strict=False)),
                  entities, entity_terms, wh_role, wants_several(question), wh_noun,
                  tuple((stems_of([acronym])[0], tuple(stems_of(phrase.split())))
                        for acronym, phrase in (spelled_out or {}).items()),
                  frozenset(stems_of(list(answered))) | {key for key in map(name_key, answered) if key},
                  side_asked(kind, tokens, words), frozenset(stems_of(list(own))), frozenset(base_stems(content, stems)),
-                 source_asked(question), stage_asked(stems_of(list(own)) if own else stems))
+                 source_asked(question), stage_asked(stems_of(list(own)) if own else stems), terms)
 
 
 def stage_asked(stems: Sequence[str]) -> str:
@@ -184,7 +196,7 @@ def side_asked(kind: str, tokens: np.ndarray, words: list[str]) -> frozenset[str
     wh = next((n for n, w in enumerate(words) if w.lower() in WH_WORDS), None)
     if kind != "person" or wh is None:
         return frozenset()
-    heads = [n + int(t["head"]) for n, t in enumerate(tokens)]
+    heads = language.heads_of(tokens)
 
     def asked_for(noun: int) -> bool:  # the wh-word's noun, or what "who is/was" equates it with
         return heads[wh] == noun or heads[wh] == heads[noun] and words[heads[noun]].lower() in LIGHT_VERBS
@@ -223,7 +235,7 @@ def noun_asked(tokens: np.ndarray, words: list[str]) -> str:
     """The stem of the noun a "what/which" determines ("borders" of "What borders", "talks" of
     "What kind of talks"), or ''. Where the parse misses the determiner ("In which city" read as
     "in which" + "city"), the nouns right after the wh-word stand in: the last of them, their head."""
-    heads = [n + int(t["head"]) for n, t in enumerate(tokens)]
+    heads = language.heads_of(tokens)
     deps = [language.DEPENDENCIES[int(t["dep"])] for t in tokens]
     parts = [language.PARTS_OF_SPEECH[int(t["pos"])] for t in tokens]
     wh = next((n for n, w in enumerate(words) if w.lower() in ("what", "which")), None)

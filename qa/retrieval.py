@@ -66,26 +66,25 @@ def best_in_ranges(scores: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     return found
 
 
-def sentence_scores(sentences: SentenceHits, dense: float, section_weight: float) -> tuple[np.ndarray, np.ndarray]:
+def sentence_scores(sentences: SentenceHits, dense: float, section_weight: float) -> np.ndarray:
     """Each sentence's score, `dense` x its cosine + the rest x its BM25 score + `section_weight`
-    x its section heading's own; and that heading's own score (0 without one)."""
+    x its section heading's own (0 without one)."""
     own = dense * minmax(sentences.cosine) + (1 - dense) * minmax(sentences.lexical)
-    section = np.where(sentences.section >= 0, own[np.maximum(sentences.section, 0)], 0.0) if len(own) else own
-    return (own + section_weight * section).astype(np.float32), section.astype(np.float32)
+    section = np.where(sentences.section >= 0, own[np.maximum(sentences.section, 0)], 0.0)
+    return (own + section_weight * section).astype(np.float32)
 
 
-def fuse(question: str, chunks: ChunkHits, sentences: SentenceHits, weights: RankingSettings) -> Candidates:
+def fuse(chunks: ChunkHits, sentences: SentenceHits, weights: RankingSettings) -> Candidates:
     """A store's signals for one question, combined by `weights` into ranked `Candidates`."""
-    scores, section = sentence_scores(sentences, weights.sentence_dense, weights.section_weight)
+    scores = sentence_scores(sentences, weights.sentence_dense, weights.section_weight)
     ranking = (scores if weights.ranking_dense == weights.sentence_dense
-               else sentence_scores(sentences, weights.ranking_dense, weights.section_weight)[0])
+               else sentence_scores(sentences, weights.ranking_dense, weights.section_weight))
     chunk_own = (weights.chunk_dense * minmax(chunks.cosine)
                  + (1 - weights.chunk_dense) * minmax(chunks.lexical))
     fused = ((1 - weights.best_sentence) * chunk_own
              + weights.best_sentence * best_in_ranges(ranking, sentences.of_chunk))
     order = np.argsort(-fused, kind="stable")
-    return Candidates(question, chunks.take(order), fused[order], sentences.of_chunk[order],
-                      sentences, scores, section)
+    return Candidates(chunks.take(order), fused[order], sentences.of_chunk[order], sentences, scores)
 
 
 class HybridRetrieval:
@@ -105,7 +104,7 @@ class HybridRetrieval:
     def candidates(self, query: Query, scope: Collection[str] | None = None) -> Candidates:
         """The candidate chunks for a question, best first, with their sentences' signals."""
         chunks = self.reader.candidates(query, self.ranking.candidates, scope)
-        return fuse(query.text, chunks, self.reader.sentences(chunks.ids, query), self.ranking)
+        return fuse(chunks, self.reader.sentences(chunks.ids, query), self.ranking)
 
     def passages(self, candidates: Candidates, k: int) -> list[Passage]:
         """The `k` best candidate chunks as Passages."""

@@ -278,4 +278,4 @@ class Retriever:
         vector = self._embedder.submit(self._vector, question)
         parse = self._analyser.parse(question)
         query = retrieval.query(question, vector.result())
-        return questions.read(question, parse, query.spelled_out, answered, own), query
+        return questions.read(question, parse, query.spelled_out, answered, own, self.settings.lexical), query

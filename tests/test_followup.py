@@ -1,6 +1,9 @@
 """Follow-up questions borrow the previous turn's rare words, and its answer, only when they need them."""
 
+from dataclasses import replace
+
 from qa.followup import answered_before, own_words, resolve
+from qa.settings import DEFAULT
 
 MIAMI = "Where did the US and Russian envoys meet?"
 RARITY = {"us": 0.3, "russian": 0.4, "envoys": 0.7, "meet": 0.75, "miami": 0.8, "kremlin": 0.65,
@@ -68,3 +71,11 @@ def test_a_range_answered_before_is_one_word_as_the_parse_reads_it():
     history = [("For how long could Ukraine's NATO membership be put off?", "10–20 years")]
     resolved = resolve("In exchange for what?", history)
     assert answered_before("In exchange for what?", resolved, history) == ["10–20", "years"]
+
+
+def test_only_the_last_max_history_turns_count_and_none_at_zero():
+    history = [(MIAMI, "Miami"), "Who is the Kremlin spokesman?"]
+    settings = DEFAULT.answering
+    assert resolve("When?", history, weigh, replace(settings, max_history=1)) == "When? (Kremlin spokesman)"
+    assert resolve("When?", history[:1], weigh, replace(settings, max_history=0)) == "When?"
+    assert answered_before("When?", "When? (Miami)", history[:1], replace(settings, max_history=0)) == []

@@ -17,6 +17,7 @@ from qa.answering import (
     is_country,
     place_clash,
     quotes,
+    rarity,
     said_before,
     same_value,
     side_of,
@@ -34,6 +35,7 @@ from qa.questions import (
     base_stems,
     checkable,
     kind_of,
+    read,
     side_asked,
     side_key,
     source_asked,
@@ -41,6 +43,7 @@ from qa.questions import (
     stems_of,
     wants_several,
 )
+from qa.settings import DEFAULT
 
 
 @pytest.mark.parametrize("question, kind, first_label", [
@@ -67,6 +70,9 @@ from qa.questions import (
     ("Who is Kirill Dmitriev?", "definition", None),          # what a named one is: a description
     ("What is NATO?", "definition", None),
     ("What is the Clash Report?", "definition", None),
+    ("Who is Kirill  Dmitriev ?", "definition", None),
+    # a run of capitals is read once: the pattern used to try every split of it (2^40 here, for ever)
+    ("Who is " + "A" * 40 + "?x", "person", "PERSON"),
     ("Who is the Kremlin spokesman?", "person", "PERSON"),    # a person described: the name answers
     ("Who was Guy's Rival?", "person", "PERSON"),             # another person, named through Guy
     ("What is Steve Witkoff's title?", "role", None),         # what someone is: no name answers it
@@ -423,3 +429,16 @@ def test_a_span_is_at_the_stage_of_the_nearest_head_a_stage_word_is_or_modifies(
     assert stage_of(sentence, chains, 6, 7) == "early"   # 28: "initially described as a 28 point plan"
     assert stage_of(sentence, chains, 13, 15) == "late"  # 19 points: "later refined to 19 points"
     assert stage_of(sentence, chains, 0, 2) == ""        # the framework itself
+
+
+def test_a_question_weighs_its_words_by_the_terms_the_index_stems_them_to():
+    """Answering stems English; an index built with another stemmer (Porter: generous -> gener)
+    still gives each question word its IDF, and its named entities their terms."""
+    porter = dataclasses.replace(DEFAULT.lexical, stemmer="porter")
+    question = "Was Generous Holdings generous ?"
+    table = tokens(question, [("", "", "AUX", 0), ("ORG", "B", "PROPN", 1), ("ORG", "I", "PROPN", -2),
+                              ("", "", "ADJ", -3), ("", "", "PUNCT", -4)])
+    asked = read(question, table, lexical=porter)
+    assert dict(asked.terms)["generous"] == "gener"
+    assert asked.entity_terms == (("gener", "hold"),)
+    assert rarity(asked, {"gener": 2.5, "hold": 1.0})["generous"] == 2.5

@@ -108,7 +108,7 @@ def test_chunks_rank_by_their_own_mix_of_their_sentences_signals():
                              np.zeros(2, rows.RANGE), np.zeros(0, rows.TOKEN), {},
                              np.array([0.9, 0.2], np.float32), np.array([1.0, 6.0], np.float32),
                              np.array([-1, -1]), np.array([(0, 1), (1, 2)], rows.RANGE))
-    dense, lexical = (fuse("q", chunks, sentences, DEFAULT.replace(ranking={"ranking_dense": share}).ranking)
+    dense, lexical = (fuse(chunks, sentences, DEFAULT.replace(ranking={"ranking_dense": share}).ranking)
                       for share in (0.9, 0.1))
     assert dense.chunks.ids.tolist() == [0, 1] and lexical.chunks.ids.tolist() == [1, 0]
     assert dense.sentence_scores.tolist() == lexical.sentence_scores.tolist()
