@@ -15,6 +15,7 @@ tests/test_lexical.py checks a store's scores against it.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -30,11 +31,16 @@ CAPITALISED_PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|for|and|the)?\s*[A-Z]
 
 
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's (and scikit-learn's) token pattern
+_stemmers = threading.local()
 
 
-@lru_cache(maxsize=4)
 def stemmer(language: str = DEFAULT.lexical.stemmer) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(language)
+    """This thread's Snowball stemmer for `language`: a stemmer keeps state between calls, and
+    PyStemmer warns that threads must not share one (a Retriever answers from several)."""
+    made = _stemmers.__dict__.setdefault("by_language", {})
+    if language not in made:
+        made[language] = Stemmer.Stemmer(language)
+    return made[language]
 
 
 @lru_cache(maxsize=4)

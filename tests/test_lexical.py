@@ -3,6 +3,7 @@ scoring: of chunks and of sentences, in one segment and across segments with dea
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import bm25s
@@ -125,3 +126,12 @@ def test_the_lexical_top_skips_common_postings_and_finds_what_scoring_them_all_f
             assert np.allclose(np.sort(reader.lexical_scores(postings, idf, found))[::-1], best, atol=1e-6)
             assert np.allclose(reader.lexical_scores(postings, idf, ids), scores, atol=1e-6)
     assert read_all.count(0.5) < len(questions) / 2 and 1.0 not in read_all
+
+
+def test_each_thread_stems_with_a_stemmer_of_its_own():
+    """PyStemmer's stemmers keep state between calls and must not be shared between threads."""
+    mine = lexical.stemmer("english")
+    with ThreadPoolExecutor(2) as pool:
+        theirs = list(pool.map(lambda _: lexical.stemmer("english"), range(2)))
+    assert lexical.stemmer("english") is mine and all(stemmer is not mine for stemmer in theirs)
+    assert lexical.tokenize(["The envoys met in Miami"]) == [["envoy", "met", "miami"]]
