@@ -34,9 +34,10 @@ PERSON_NOUN = re.compile(PERSON_NOUNS)
 SIDE_LABELS = frozenset(language.ENTITY[label] for label in ("GPE", "NORP", "ORG"))
 SIDE_DEPENDENCIES = frozenset(language.DEPENDENCY[d] for d in ("poss", "compound", "amod", "nmod"))
 # the stage of something a question or a sentence names: "the plan initially had 28 points, later 19"
-STAGE_WORDS = {"early": "first initially initial originally original earlier previously previous",
+STAGE_WORDS = {"early": "first initially initial originally original earlier previously previous begin began begun "
+                        "start started",
                "late": "later subsequently subsequent refined revised revision amended updated finally final "
-                       "eventually"}
+                       "eventually now currently"}
 TIME_NOUNS = r"year|date|day|month|decade|century|time|week|season|era|period"
 # (kind, pattern over the lower-cased question, entity labels first preferred); first match wins
 KINDS: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [

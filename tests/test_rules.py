@@ -410,6 +410,8 @@ def test_a_span_is_of_the_side_that_describes_it_or_one_of_its_heads():
     (["points", "revised", "framework", "contain"], "late"),
     (["points", "originally", "revised"], ""),               # both: none
     (["points", "framework", "contain"], ""),
+    (["city", "meetings", "begin"], "early"),                 # "Which city did the meetings begin in?"
+    (["talks", "held", "now"], "late"),
 ])
 def test_a_question_asks_about_a_stage_by_its_words(words, stage):
     assert stage_asked(stems_of(words)) == stage
