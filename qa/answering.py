@@ -692,7 +692,7 @@ def pick_answer(asked: Asked, candidates: Candidates, document_at: Callable[[int
         return Answer(found=False, evidence=evidence, confidence=0.0 if no_answer else confidence,
                       question_type=asked.kind, passages=tuple(passages))
     rows_ = candidates.sentences.token_rows
-    start, end = int(rows_[span.first]["start"]), int(rows_[span.stop - 1]["end"])
+    start, end = offsets_of(span, rows_)
     if span.label != "SENTENCE":
         start, end = widen(asked, sentence, span, start, end)
     hit = candidates.sentences.spans[span.position]
@@ -799,18 +799,24 @@ def find_conflicts(asked: Asked, spans: list[Span], scores: np.ndarray, order: n
         if same_value(text, chosen_text):
             continue
         document, sentence = document_at(doc), hits.spans[span.position]
-        start = int(rows_[span.first]["start"])
+        start, end = offsets_of(span, rows_)
         found[doc] = Conflict(text=text, doc_id=document.id, title=document.title,
-                              start=start, end=int(rows_[span.stop - 1]["end"]),
+                              start=start, end=end,
                               sentence_start=int(sentence["start"]), sentence_end=int(sentence["end"]),
                               sentence=document.text[int(sentence["start"]):int(sentence["end"])],
                               page=document.page_label(start))
     return tuple(found.values())
 
 
-def text_of(span: Span, rows_: np.ndarray, hits, document_at: Callable[[int], Document]) -> str:
-    document = document_at(int(hits.spans[span.position]["doc"]))
-    return document.text[int(rows_[span.first]["start"]):int(rows_[span.stop - 1]["end"])]
+def offsets_of(span: Span, rows_: np.ndarray) -> tuple[int, int]:
+    """Where a span starts and ends in its document (its first token's start, its last one's end)."""
+    return int(rows_[span.first]["start"]), int(rows_[span.stop - 1]["end"])
+
+
+def text_of(span: Span, rows_: np.ndarray, hits: SentenceHits, document_at: Callable[[int], Document]) -> str:
+    """A span's text, from its document."""
+    start, end = offsets_of(span, rows_)
+    return document_at(int(hits.spans[span.position]["doc"])).text[start:end]
 
 
 def same_value(a: str, b: str) -> bool:
