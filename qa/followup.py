@@ -81,12 +81,12 @@ def recent(history: Sequence[Turn], settings: AnsweringSettings) -> list[tuple[s
     return [(turn, "") if isinstance(turn, str) else turn for turn in turns]
 
 
-def own_words(question: str, resolved: str) -> list[str]:
+def own_words(question: str, resolved: str) -> list[str] | None:
     """For a question `resolve` read in the light of earlier turns, the topic words it was asked
     with, not those it borrowed, nor the noun a "which/what" asks for (the answer need not repeat
     "dates" of "Between which dates?"): its answer is looked for where they are ("Where was he due
-    to go afterwards?" → a sentence saying "due"). Nothing for a question that stood on its own."""
-    return [] if resolved == question.strip() else content_words(NOUN_ASKED.sub(" ", question))
+    to go afterwards?" → a sentence saying "due"). None for a question that stood on its own."""
+    return None if resolved == question.strip() else content_words(NOUN_ASKED.sub(" ", question))
 
 
 def refers(question: str) -> bool:

@@ -145,11 +145,13 @@ STAGE_STEMS = {stage: frozenset(stems_of(words.split())) for stage, words in STA
 
 
 def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None = None,
-         answered: Sequence[str] = (), own: Sequence[str] = (), lexical: LexicalSettings = DEFAULT.lexical) -> Asked:
+         answered: Sequence[str] = (), own: Sequence[str] | None = None,
+         lexical: LexicalSettings = DEFAULT.lexical) -> Asked:
     """The `Asked` of a question from its text, its TOKEN rows (offsets into `question`), the
     phrases its acronyms stand for in the sources (`Query.spelled_out`) and, for a follow-up,
     the words of earlier turns' answers (`followup.answered_before`) and its own words
-    (`followup.own_words`); `lexical` tokenizes as the index's BM25 does.
+    (`followup.own_words`: None for a question that stands on its own); `lexical` tokenizes as the
+    index's BM25 does.
     Its content words are those the parse tags as nouns, verbs, adjectives, numbers or adverbs
     (or leaves untagged), but not wh-words or forms of be, do and have."""
     kind, labels = kind_of(question)
@@ -173,8 +175,9 @@ def read(question: str, tokens: np.ndarray, spelled_out: dict[str, str] | None =
                  tuple((stems_of([acronym])[0], tuple(stems_of(phrase.split())))
                        for acronym, phrase in (spelled_out or {}).items()),
                  frozenset(stems_of(list(answered))) | {key for key in map(name_key, answered) if key},
-                 side_asked(kind, tokens, words), frozenset(stems_of(list(own))), frozenset(base_stems(content, stems)),
-                 source_asked(question), stage_asked(stems_of(list(own)) if own else stems), terms)
+                 side_asked(kind, tokens, words), frozenset(stems_of(list(own or ()))),
+                 frozenset(base_stems(content, stems)), source_asked(question),
+                 stage_asked(stems if own is None else stems_of(list(own))), terms)
 
 
 def stage_asked(stems: Sequence[str]) -> str:

@@ -7,7 +7,7 @@ import os
 import re
 import reprlib
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -30,23 +30,29 @@ from qa.store import Reader, Store, open_store
 from qa.store.manifest import Manifest, reader_fingerprint
 
 log = logging.getLogger(__name__)
-MARKS = re.compile(r"[^\w\s]+")  # a run of punctuation marks, as the tokenizer splits it
+WORD = re.compile(r"\S+")  # a run without a space, which spaCy's tokenizer splits in one piece
 
 
-def check_text(text: str, what: str) -> None:
-    """`QuestionError` when `text` cannot be read as text: a lone surrogate (a UTF-16 half, which
-    a JSON escape can carry) is no character of any script, and no model can take it."""
+def check_text(text: str, what: str, settings: AnsweringSettings) -> None:
+    """`QuestionError` when `text` cannot be read as text, or not in time: a lone surrogate (a UTF-16
+    half, which a JSON escape can carry) is no character of any script, and no model can take it;
+    spaCy's tokenizer takes time quadratic in a word's length when it splits it at many marks
+    ("=_" 1,000 times took 1.3 s to parse, 100 times 40 ms), so a word, a run without a space,
+    is at most `max_word_chars` long."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
         raise QuestionError(f"{what} holds a code point that is no character (U+{ord(text[error.start]):04X}, "
                             f"a lone surrogate) at position {error.start}") from None
+    longest = max(map(len, WORD.findall(text)), default=0)
+    if longest > settings.max_word_chars:
+        raise QuestionError(f"{what} has a word of {longest} characters without a space; the limit is "
+                            f"{settings.max_word_chars}")
 
 
 def check_question(question: str, settings: AnsweringSettings = DEFAULT.answering) -> str:
     """The question stripped; `QuestionError` when it is not text, is empty, is longer than
-    `max_question_chars`, or holds a run of more than `max_marks` punctuation marks: spaCy's
-    tokenizer takes time quadratic in such a run (2,000 "=" took 1.5 s, 100 take 3 ms)."""
+    `max_question_chars` or fails `check_text`."""
     if not isinstance(question, str):
         raise QuestionError(f"the question must be text, not {type(question).__name__}")
     if not question.strip():
@@ -55,21 +61,17 @@ def check_question(question: str, settings: AnsweringSettings = DEFAULT.answerin
     if len(question) > settings.max_question_chars:
         raise QuestionError(f"the question is {len(question)} characters long; the limit is "
                             f"{settings.max_question_chars}")
-    check_text(question, "the question")
-    run = max(MARKS.findall(question), key=len, default="")
-    if len(run) > settings.max_marks:
-        raise QuestionError(f"the question has a run of {len(run)} punctuation marks; the limit is "
-                            f"{settings.max_marks}")
+    check_text(question, "the question", settings)
     return question
 
 
-def check_history(history: Sequence[Turn] | None) -> list[Turn]:
+def check_history(history: Sequence[Turn] | None, settings: AnsweringSettings = DEFAULT.answering) -> list[Turn]:
     """The earlier turns as `resolve` reads them (None: none; a turn's answer None: ""); `QuestionError`
-    for a history that is one string, or a turn that is neither a question nor a (question, answer)
-    pair of texts."""
+    for a history that is one string or a mapping, a turn that is neither a question nor a (question,
+    answer) pair of texts, or a text that fails `check_text` (a follow-up borrows its words)."""
     if history is None:
         return []
-    if isinstance(history, str) or not isinstance(history, Iterable):
+    if isinstance(history, str | Mapping) or not isinstance(history, Iterable):
         raise QuestionError("the history must be a list of earlier turns, each a question or a "
                             f"(question, answer) pair, not {type(history).__name__}")
     turns: list[Turn] = []
@@ -82,7 +84,7 @@ def check_history(history: Sequence[Turn] | None) -> list[Turn]:
             raise QuestionError(f"turn {n} of the history is {reprlib.repr(turn)}: each turn is a question, "
                                 "or a (question, answer) pair of texts")
         for text in texts:
-            check_text(text, f"turn {n} of the history")
+            check_text(text, f"turn {n} of the history", settings)
         turns.append(turn)
     return turns
 
@@ -94,8 +96,10 @@ def check_scope(scope: Collection[str] | None, doc_ids: Collection[str]) -> list
     if scope is None or isinstance(scope, str):
         return None if scope is None else check_scope([scope], doc_ids)
     scope = list(scope) if isinstance(scope, Iterable) else [scope]
-    if not all(isinstance(entry, str) for entry in scope):
-        raise QuestionError(f"the scope is {reprlib.repr(scope)}: it must be a list of document ids or folders")
+    for entry in scope:
+        if not isinstance(entry, str):
+            raise QuestionError(f"the scope entry {reprlib.repr(entry)} is not text: a scope is a list of document "
+                                "ids or folders")
     entries = [entry.strip() for entry in scope if entry.strip()]
     if not entries:
         return None
@@ -231,7 +235,8 @@ class Retriever:
         folders such as 'reports/'), only those documents are searched: the
         scope applies when candidates are gathered, not to a top-k afterwards.
         """
-        question, k, history = self._check(question), check_k(k), check_history(history)
+        question, k = self._check(question), check_k(k)
+        history = check_history(history, self.settings.answering)
         with self._turns:
             return self._answer(question, history, k, scope)
 
@@ -270,7 +275,7 @@ class Retriever:
         return embedding.embed(self._encoder, [question])[0]
 
     def _read(self, retrieval: HybridRetrieval, question: str, answered: Sequence[str] = (),
-              own: Sequence[str] = ()) -> tuple[Asked, Query]:
+              own: Sequence[str] | None = None) -> tuple[Asked, Query]:
         """How the question is read (`answered`, `own`: a follow-up's earlier answers and own words),
         and its query. The encoder embeds it in another thread while spaCy parses it in this one:
         ONNX Runtime lets go of the interpreter, spaCy holds it, so the two overlap (bench.squad's

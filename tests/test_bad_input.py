@@ -27,8 +27,8 @@ def retriever(tmp_path_factory) -> Retriever:
     (42, "the question must be text, not int"),
     (b"Who signed it?", "the question must be text, not bytes"),
     ("Who is \ud800?", r"no character \(U\+D800, a lone surrogate\) at position 7"),
-    ("=" * 2000, "a run of 2000 punctuation marks; the limit is 100"),
-    ("What is " + "(?" * 60 + "?", "a run of 121 punctuation marks; the limit is 100"),
+    ("=" * 2000, "a word of 2000 characters without a space; the limit is 200"),
+    ("What is " + "=_" * 101 + "?", "a word of 203 characters without a space; the limit is 200"),
 ])
 def test_a_question_that_cannot_be_read_is_refused_with_the_reason(retriever, question, message):
     for ask in (retriever.answer, retriever.search):
@@ -36,15 +36,21 @@ def test_a_question_that_cannot_be_read_is_refused_with_the_reason(retriever, qu
             ask(question)
 
 
-def test_punctuation_as_questions_write_it_is_accepted():
-    assert check_question("Who said “mutual political will”?!...") == "Who said “mutual political will”?!..."
-    assert check_question("What is " + "-" * 99 + "?") == "What is " + "-" * 99 + "?"  # a run of 100
+def test_punctuation_emoji_and_links_as_questions_hold_them_are_accepted():
+    for question in ("Who said “mutual political will”?!...", "What is " + "-" * 120 + "?",
+                     "Why? " + "😀" * 101, "What does https://example.org/reports/2025/q4?page=2&lang=en say?"):
+        assert check_question(question) == question
 
 
-@pytest.mark.parametrize("history", [None, [], [QUESTION], [(QUESTION, None)], [[QUESTION, "Ann Lee"]],
-                                     ((QUESTION, "Ann Lee"),)])
-def test_a_history_of_questions_or_pairs_is_read(retriever, history):
-    assert retriever.answer("When did she sign it?", history=history).resolved.startswith("When did she sign it?")
+@pytest.mark.parametrize("history, resolved", [
+    (None, "When did she sign it?"), ([], "When did she sign it?"),
+    ([QUESTION], "When did she sign it? (signed)"), ([(QUESTION, None)], "When did she sign it? (signed)"),
+    ([[QUESTION, "Ann Lee"]], "When did she sign it? (Ann Lee signed)"),
+    (((QUESTION, "Ann Lee"),), "When did she sign it? (Ann Lee signed)"),
+    ((turn for turn in [(QUESTION, "Ann Lee")]), "When did she sign it? (Ann Lee signed)"),
+])
+def test_a_history_of_questions_or_pairs_is_read(retriever, history, resolved):
+    assert retriever.answer("When did she sign it?", history=history).resolved == resolved
 
 
 @pytest.mark.parametrize("history, message", [
@@ -55,15 +61,18 @@ def test_a_history_of_questions_or_pairs_is_read(retriever, history):
     ([(QUESTION,)], "turn 1 of the history is"),
     ([(QUESTION, "Ann Lee", "extra")], "turn 1 of the history is"),
     ([(QUESTION, "Ann \udc00 Lee")], r"turn 1 of the history holds a code point that is no character \(U\+DC00"),
+    ({"question": QUESTION, "answer": "Ann Lee"}, "the history must be a list of earlier turns, .* not dict"),
+    # a follow-up borrows the words of earlier turns, so they are held to the question's limits
+    ([(QUESTION, "Ann" + "’" * 1990)], "turn 1 of the history has a word of 1993 characters without a space"),
 ])
 def test_a_history_of_another_shape_is_refused_with_the_turn(retriever, history, message):
     with pytest.raises(QuestionError, match=message):
         retriever.answer("When did she sign it?", history=history)
 
 
-@pytest.mark.parametrize("scope", [[1], 5, [None], ["harbour.txt", None]])
-def test_a_scope_that_is_not_text_is_refused(retriever, scope):
-    with pytest.raises(QuestionError, match="it must be a list of document ids or folders"):
+@pytest.mark.parametrize("scope, entry", [([1], "1"), (5, "5"), ([None], "None"), (["harbour.txt", None], "None")])
+def test_a_scope_that_is_not_text_is_refused_with_the_entry(retriever, scope, entry):
+    with pytest.raises(QuestionError, match=f"the scope entry {entry} is not text"):
         retriever.search(QUESTION, scope=scope)
 
 

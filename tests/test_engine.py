@@ -39,6 +39,7 @@ SEED_QUESTIONS = [  # question, document, the answer span as a reader would high
     # what the source says, not the source: "Kremlin spokesman Dmitry Peskov" was the answer
     ("What does Putin require before he will talk, according to the Kremlin?", ARENA, "mutual political will"),
     # "...initially described as a 28-point plan, later refined to 19 points": the stage asked about
+    # (19 without the rule), and the later stage still answered
     ("How many points was the peace plan initially?", STALL, "28"),
     ("How many points does the revised framework contain?", STALL, "19"),
 ]

@@ -63,7 +63,7 @@ def test_a_follow_up_keeps_its_own_words_apart_from_those_it_borrowed():
     assert own_words(question, resolved) == ["due", "go", "afterwards"]
     assert own_words("Between which dates?", "Between which dates? (officials)") == []  # the noun asked for
     standalone = "Where did the US and Russian envoys meet?"
-    assert own_words(standalone, resolve(standalone, history, weigh)) == []
+    assert own_words(standalone, resolve(standalone, history, weigh)) is None
 
 
 def test_a_range_answered_before_is_one_word_as_the_parse_reads_it():

@@ -444,3 +444,11 @@ def test_a_question_weighs_its_words_by_the_terms_the_index_stems_them_to():
     assert dict(asked.terms)["generous"] == "gener"
     assert asked.entity_terms == (("gener", "hold"),)
     assert rarity(asked, {"gener": 2.5, "hold": 1.0})["generous"] == 2.5
+
+
+@pytest.mark.parametrize("own, stage", [(None, "late"), ([], ""), (["refined"], "late")])
+def test_a_follow_up_asks_about_the_stage_its_own_words_name_not_a_borrowed_one(own, stage):
+    question = "And then ? ( revised framework )"  # "And then?", borrowing the words of a question before it
+    table = tokens(question, [("", "", "CCONJ", 1), ("", "", "ADV", 0), ("", "", "PUNCT", -1), ("", "", "PUNCT", -2),
+                              ("", "", "VERB", 1), ("", "I", "NOUN", -4), ("", "", "PUNCT", -5)])
+    assert read(question, table, own=own).stage == stage
