@@ -29,6 +29,7 @@ STOPWORDS = REFERRING | frozenset("""a an the and or but of in on at to for from
     i me my we us our you your say said tell told""".split())
 ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of)\b", re.I)
 WORD = re.compile(r"[\w’'–-]+")  # "10–20" is one word, as the parse reads it
+LONGEST_WORD = 40  # characters
 NOUN_ASKED = re.compile(r"\b(?:which|what)\s+[\w’'-]+", re.I)
 
 Turn = str | tuple[str, str]  # a question as asked, or (question, the answer it was given)
@@ -36,11 +37,15 @@ Weigh = Callable[[list[str]], list[float]]  # words -> their rarity: IDF / the h
 
 
 def content_words(text: str) -> list[str]:
-    """The words of `text` that carry its topic, in order, without repeats."""
+    """The words of `text` that carry its topic, in order, without repeats. A word over
+    `LONGEST_WORD` characters is none: no one refers back to it, and spaCy's tokenizer takes time
+    quadratic in a long word it splits at many marks ("’" 1,000 times)."""
     words: list[str] = []
     seen: set[str] = set()
     for word in WORD.findall(text):
         acronym = len(word) > 1 and word.isupper()  # US, not "us"
+        if len(word) > LONGEST_WORD:
+            continue
         if (acronym or word.lower() not in STOPWORDS) and word.lower() not in seen:
             words.append(word)
             seen.add(word.lower())

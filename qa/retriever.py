@@ -33,26 +33,21 @@ log = logging.getLogger(__name__)
 WORD = re.compile(r"\S+")  # a run without a space, which spaCy's tokenizer splits in one piece
 
 
-def check_text(text: str, what: str, settings: AnsweringSettings) -> None:
-    """`QuestionError` when `text` cannot be read as text, or not in time: a lone surrogate (a UTF-16
-    half, which a JSON escape can carry) is no character of any script, and no model can take it;
-    spaCy's tokenizer takes time quadratic in a word's length when it splits it at many marks
-    ("=_" 1,000 times took 1.3 s to parse, 100 times 40 ms), so a word, a run without a space,
-    is at most `max_word_chars` long."""
+def check_text(text: str, what: str) -> None:
+    """`QuestionError` when `text` cannot be read as text: a lone surrogate (a UTF-16 half, which a
+    JSON escape can carry) is no character of any script, and no model can take it."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
         raise QuestionError(f"{what} holds a code point that is no character (U+{ord(text[error.start]):04X}, "
                             f"a lone surrogate) at position {error.start}") from None
-    longest = max(map(len, WORD.findall(text)), default=0)
-    if longest > settings.max_word_chars:
-        raise QuestionError(f"{what} has a word of {longest} characters without a space; the limit is "
-                            f"{settings.max_word_chars}")
 
 
 def check_question(question: str, settings: AnsweringSettings = DEFAULT.answering) -> str:
-    """The question stripped; `QuestionError` when it is not text, is empty, is longer than
-    `max_question_chars` or fails `check_text`."""
+    """The question stripped; `QuestionError` when it is not text (`check_text`), is empty, is longer
+    than `max_question_chars` or has a word, a run without a space, over `max_word_chars`: spaCy's
+    tokenizer takes time quadratic in a word it splits at many marks ("=_" 1,000 times took 1.3 s
+    to parse, 100 times 40 ms)."""
     if not isinstance(question, str):
         raise QuestionError(f"the question must be text, not {type(question).__name__}")
     if not question.strip():
@@ -61,14 +56,18 @@ def check_question(question: str, settings: AnsweringSettings = DEFAULT.answerin
     if len(question) > settings.max_question_chars:
         raise QuestionError(f"the question is {len(question)} characters long; the limit is "
                             f"{settings.max_question_chars}")
-    check_text(question, "the question", settings)
+    check_text(question, "the question")
+    longest = max(map(len, WORD.findall(question)), default=0)
+    if longest > settings.max_word_chars:
+        raise QuestionError(f"the question has a word of {longest} characters without a space; the limit is "
+                            f"{settings.max_word_chars}")
     return question
 
 
-def check_history(history: Sequence[Turn] | None, settings: AnsweringSettings = DEFAULT.answering) -> list[Turn]:
+def check_history(history: Sequence[Turn] | None) -> list[Turn]:
     """The earlier turns as `resolve` reads them (None: none; a turn's answer None: ""); `QuestionError`
     for a history that is one string or a mapping, a turn that is neither a question nor a (question,
-    answer) pair of texts, or a text that fails `check_text` (a follow-up borrows its words)."""
+    answer) pair of texts, or a text that fails `check_text`."""
     if history is None:
         return []
     if isinstance(history, str | Mapping) or not isinstance(history, Iterable):
@@ -84,7 +83,7 @@ def check_history(history: Sequence[Turn] | None, settings: AnsweringSettings = 
             raise QuestionError(f"turn {n} of the history is {reprlib.repr(turn)}: each turn is a question, "
                                 "or a (question, answer) pair of texts")
         for text in texts:
-            check_text(text, f"turn {n} of the history", settings)
+            check_text(text, f"turn {n} of the history")
         turns.append(turn)
     return turns
 
@@ -235,8 +234,7 @@ class Retriever:
         folders such as 'reports/'), only those documents are searched: the
         scope applies when candidates are gathered, not to a top-k afterwards.
         """
-        question, k = self._check(question), check_k(k)
-        history = check_history(history, self.settings.answering)
+        question, k, history = self._check(question), check_k(k), check_history(history)
         with self._turns:
             return self._answer(question, history, k, scope)
 

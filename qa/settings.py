@@ -135,8 +135,8 @@ class AnsweringSettings:
     likely_confidence: float = knob(0.5, "from this chance on an answer is shown as likely, below as uncertain")
     conflict_margin: float = knob(2.5, "another document's answer within this score of the best is shown")
     max_question_chars: int = knob(2000, "longer questions are refused")
-    max_word_chars: int = knob(200, "questions (and earlier turns) with a longer word, a run without a space, are "
-                                    "refused: spaCy's tokenizer takes time quadratic in one split at many marks")
+    max_word_chars: int = knob(200, "questions with a longer word, a run without a space, are refused: spaCy's "
+                                    "tokenizer takes time quadratic in one split at many marks")
     at_once: int = knob(0, "questions a Retriever works on at once, the others waiting their turn (0: as many "
                            "as cores); 50 clients on 2 cores got p50 30 ms with 2 at once, 330 ms with all "
                            "at once (bench/load.py)")

@@ -53,6 +53,13 @@ def test_a_history_of_questions_or_pairs_is_read(retriever, history, resolved):
     assert retriever.answer("When did she sign it?", history=history).resolved == resolved
 
 
+def test_a_follow_up_borrows_no_word_too_long_to_parse_in_time(retriever):
+    """spaCy's tokenizer is quadratic in a long word it splits at many marks ("’" 1,000 times):
+    an earlier answer's such word is not carried into the follow-up."""
+    history = [(QUESTION, "Ann" + "’" * 1990 + " Lee")]
+    assert retriever.answer("When did she sign it?", history=history).resolved == "When did she sign it? (Lee signed)"
+
+
 @pytest.mark.parametrize("history, message", [
     (QUESTION, "the history must be a list of earlier turns"),
     (7, "the history must be a list of earlier turns, .* not int"),
@@ -62,8 +69,6 @@ def test_a_history_of_questions_or_pairs_is_read(retriever, history, resolved):
     ([(QUESTION, "Ann Lee", "extra")], "turn 1 of the history is"),
     ([(QUESTION, "Ann \udc00 Lee")], r"turn 1 of the history holds a code point that is no character \(U\+DC00"),
     ({"question": QUESTION, "answer": "Ann Lee"}, "the history must be a list of earlier turns, .* not dict"),
-    # a follow-up borrows the words of earlier turns, so they are held to the question's limits
-    ([(QUESTION, "Ann" + "’" * 1990)], "turn 1 of the history has a word of 1993 characters without a space"),
 ])
 def test_a_history_of_another_shape_is_refused_with_the_turn(retriever, history, message):
     with pytest.raises(QuestionError, match=message):
