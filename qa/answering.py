@@ -650,8 +650,8 @@ def candidate_sentences(candidates: Candidates, document_at: Callable[[int], Doc
 def before(hits: SentenceHits, p: int) -> int:
     """The position of the sentence right before sentence `p` in its document, or -1 when it is
     not among `hits` (they hold the sentences of some chunks only)."""
-    return p - 1 if p > 0 and hits.ids[p - 1] == hits.ids[p] - 1 and hits.spans[p - 1]["doc"] == hits.spans[p]["doc"] \
-        else -1
+    adjacent = p > 0 and hits.ids[p - 1] == hits.ids[p] - 1 and hits.spans[p - 1]["doc"] == hits.spans[p]["doc"]
+    return p - 1 if adjacent else -1
 
 
 @dataclass(frozen=True)

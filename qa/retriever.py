@@ -75,14 +75,13 @@ def check_history(history: Sequence[Turn] | None) -> list[Turn]:
                             f"(question, answer) pair, not {type(history).__name__}")
     turns: list[Turn] = []
     for n, turn in enumerate(history, 1):
-        if isinstance(turn, tuple | list) and len(turn) == 2:
-            turn = (turn[0], "" if turn[1] is None else turn[1])
-        texts = (turn,) if isinstance(turn, str) else turn
-        pair = isinstance(turn, tuple) and len(turn) == 2
-        if not (isinstance(turn, str) or pair) or not all(isinstance(text, str) for text in texts):
+        if isinstance(turn, tuple | list) and len(turn) == 2 and isinstance(turn[0], str) \
+                and isinstance(turn[1], str | None):
+            turn = (turn[0], turn[1] or "")
+        elif not isinstance(turn, str):
             raise QuestionError(f"turn {n} of the history is {reprlib.repr(turn)}: each turn is a question, "
                                 "or a (question, answer) pair of texts")
-        for text in texts:
+        for text in (turn,) if isinstance(turn, str) else turn:
             check_text(text, f"turn {n} of the history")
         turns.append(turn)
     return turns
